@@ -1,0 +1,42 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Sluice: a pretraining data-curation pipeline.
+// Dependencies: swift-argument-parser (the CLI), Yams (pipeline files), swift-log (logging).
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+        .library(name: "SluicePipeline", targets: ["SluicePipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .target(name: "SluiceCore"),
+        .target(name: "SluiceIO", dependencies: ["SluiceCore", "CZstd", "CZlib"]),
+        .target(name: "SluiceFilters", dependencies: ["SluiceCore"]),
+        .target(
+            name: "SluicePipeline",
+            dependencies: [
+                "SluiceCore", "SluiceIO", "SluiceFilters",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(name: "SluiceTestSupport", dependencies: ["SluiceCore", "SluiceIO", "SluicePipeline"]),
+        .executableTarget(
+            name: "sluice",
+            dependencies: ["SluicePipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "sluice-bench", dependencies: ["SluicePipeline", "SluiceIO", "SluiceCore"]),
+        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceFiltersTests", dependencies: ["SluiceFilters", "SluiceTestSupport"]),
+        .testTarget(name: "SluicePipelineTests", dependencies: ["SluicePipeline", "SluiceTestSupport"]),
+    ]
+)
