@@ -1,0 +1,231 @@
+import Foundation
+import SluiceCore
+import SluiceIO
+
+/// A pipeline file loaded, validated and resolved into steps: what `sluice run` and
+/// `sluice validate` work from. All the logic of those commands lives here, not in the CLI.
+public struct PreparedRun: Sendable {
+    public let pipeline: LoadedPipeline
+    public let steps: [ExecutionStep]
+
+    /// Loads the pipeline at `pipelinePath`, applies `--set` overrides and the `--tasks` /
+    /// `--workers` options, and lists the input files of the first step.
+    ///
+    /// - Throws: ``PipelineError`` for an invalid file; an input-listing error when
+    ///   `resolveInputs` is true and a pattern matches nothing.
+    public init(
+        pipelinePath: String, overrides: [String], environment: [String: String], tasks: Int?, workers: Int?,
+        resolveInputs: Bool = true, registry: StageRegistry = .standard
+    ) throws {
+        let loaded = try PipelineLoader(registry: registry).load(
+            path: pipelinePath, overrides: overrides, environment: environment)
+        pipeline = loaded
+        let spec = loaded.spec
+        let files: [String]
+        if resolveInputs {
+            do {
+                files = try InputListing.list(patterns: spec.input.paths)
+            } catch let e as InputListingError {
+                throw PipelineError("input.paths: \(e.message)", at: spec.input.location)
+            }
+        } else {
+            files = []
+        }
+        let kind: InputSettings.Kind
+        switch spec.input.type {
+        case .jsonl: kind = .jsonl
+        case .text: kind = .text
+        default:
+            throw PipelineError(
+                "input type '\(spec.input.type.rawValue)' is not available in this version of sluice; use jsonl or text",
+                at: spec.input.location)
+        }
+        let input = InputSettings(
+            kind: kind, mapping: DocumentFieldMapping(textKey: spec.input.textKey, idKey: spec.input.idKey),
+            source: spec.input.source, maxLineBytes: spec.input.maxLineBytes.bytes,
+            maxDocumentBytes: spec.input.maxDocumentBytes.bytes)
+        let finalPath = spec.output.path
+        var steps: [ExecutionStep] = []
+        var upstreamHash = "input:" + spec.input.type.rawValue + ":" + spec.input.textKey + ":" + spec.input.idKey
+            + ":" + (spec.input.source ?? "") + ":" + files.joined(separator: "\n")
+        for (i, step) in loaded.steps.enumerated() {
+            let isLast = i == loaded.steps.count - 1
+            var outputPath = step.spec.output.path
+            if !isLast && outputPath == finalPath {
+                outputPath = OutputLayout(root: finalPath).path("_steps/\(pad(i, 2))_\(step.name)")
+            }
+            let taskCount = tasks ?? step.spec.run.tasks
+            var hashText = upstreamHash + "\nstep:\(step.name)\ntasks:\(taskCount)\nshard:\(step.spec.output.maxShardBytes.bytes)"
+                + "\nlevel:\(step.spec.output.compressionLevel)\nrejected:\(step.spec.output.rejected)\n"
+            for s in step.spec.stages { hashText += "stage:" + s.id + ":" + s.type + ":" + canonicalYAML(s.node) + "\n" }
+            let hash = hex64(XXH64.hash(hashText))
+            upstreamHash = "upstream:" + hash
+            steps.append(
+                ExecutionStep(
+                    name: step.name, position: i,
+                    input: i == 0 ? input : InputSettings(
+                        kind: .jsonl, mapping: DocumentFieldMapping(), source: nil,
+                        maxLineBytes: Int.max / 2, maxDocumentBytes: Int.max / 2),
+                    files: i == 0 ? files : [],
+                    stages: step.stages.enumerated().map { j, built in
+                        StageInstance(
+                            id: built.id, type: built.type, stage: built.stage,
+                            isStateless: registry.entry(for: built.type)?.isStateless ?? true)
+                    },
+                    output: OutputLayout(root: outputPath), maxShardBytes: step.spec.output.maxShardBytes.bytes,
+                    compressionLevel: step.spec.output.compressionLevel, writeRejected: step.spec.output.rejected,
+                    tasks: taskCount, workers: workers ?? step.spec.run.workers, batchSize: step.spec.run.batchSize,
+                    configurationHash: hash))
+        }
+        self.steps = steps
+    }
+
+    /// What `sluice validate` prints: the steps, their stages, inputs and output.
+    public func describe() -> String {
+        var out = "pipeline: \(pipeline.spec.name) (\(pipeline.spec.path))\n"
+        out += "input: \(pipeline.spec.input.type.rawValue), \(steps.first?.files.count ?? 0) files\n"
+        for step in steps {
+            out += "step \(step.name): \(step.tasks) tasks × \(step.workers) workers → \(step.output.root)\n"
+            for s in step.stages { out += "  - \(s.id) (\(s.type))\n" }
+        }
+        out += "output: \(steps.last?.output.root ?? "")\n"
+        out += "OK: the pipeline is valid"
+        return out
+    }
+
+    /// Runs every step, or task `taskIndex` of each.
+    public func run(taskIndex: Int?, progress: ProgressMode, log: (String) -> Void) throws -> RunResult {
+        let started = monotonicNanoseconds()
+        var resolved = steps
+        var reports: [PipelineExecutor.StepReport] = []
+        for i in resolved.indices {
+            if i > 0 {
+                // A later step reads the shards of the step before, once that step is complete.
+                let upstream = resolved[i - 1]
+                let executorCheck = PipelineExecutor(
+                    steps: [upstream], taskIndex: nil, progress: progress, pipelineName: pipeline.spec.name,
+                    pipelineText: pipeline.yamlText)
+                guard executorCheck.isComplete(upstream) else {
+                    if taskIndex != nil { break }
+                    throw OutputError("step '\(upstream.name)' did not complete")
+                }
+                var files: [String] = []
+                for t in 0..<upstream.tasks {
+                    let record = try readCompletion(upstream.output.completionPath(t))
+                    files += record.shards.map { upstream.output.path($0.path) }
+                }
+                resolved[i].files = files.sorted()
+            }
+            let executor = PipelineExecutor(
+                steps: [resolved[i]], taskIndex: taskIndex, progress: progress, pipelineName: pipeline.spec.name,
+                pipelineText: pipeline.yamlText)
+            reports += try executor.run(log: log)
+        }
+        let seconds = Double(monotonicNanoseconds() - started) / 1e9
+        var finalSummary: OutputSummary?
+        if let last = resolved.last, (0..<last.tasks).allSatisfy({ FileManager.default.fileExists(atPath: last.output.completionPath($0)) }) {
+            finalSummary = try? OutputSummary(root: last.output.root)
+        }
+        return RunResult(steps: reports, seconds: seconds, output: resolved.last?.output.root ?? "", summary: finalSummary)
+    }
+}
+
+/// What a run did, for the summary printed at its end.
+public struct RunResult: Sendable {
+    public var steps: [PipelineExecutor.StepReport]
+    public var seconds: Double
+    public var output: String
+    /// The whole output's summary once every task of the last step is complete.
+    public var summary: OutputSummary?
+
+    public var documentsOut: Int {
+        summary?.documents ?? steps.last?.tasks.reduce(0) { $0 + $1.shards.reduce(0) { $0 + $1.documents } } ?? 0
+    }
+
+    /// The end-of-run summary: per step, the funnel table of the tasks run now.
+    public func render() -> String {
+        var out = ""
+        for step in steps {
+            var merged: [(id: String, type: String, stats: StageStats)] = []
+            for t in step.tasks {
+                for (i, s) in t.stages.enumerated() {
+                    if i < merged.count { merged[i].stats.merge(s.stats) } else { merged.append(s) }
+                }
+            }
+            let ran = step.tasks.count
+            out += "step \(step.step): \(ran) task\(ran == 1 ? "" : "s") run"
+            if step.skippedTasks > 0 { out += ", \(step.skippedTasks) already complete (skipped)" }
+            out += "\n"
+            if !merged.isEmpty { out += renderFunnel(merged) }
+            let problems = step.tasks.flatMap(\.inputProblems)
+            if !problems.isEmpty {
+                out += "input problems (\(problems.count)):\n"
+                for p in problems.prefix(10) { out += "  \(p)\n" }
+                if problems.count > 10 { out += "  … see _stats/ for all\n" }
+            }
+        }
+        if let summary {
+            out += "output: \(output): \(summary.documents) documents in \(summary.shards.count) shards, \(formatBytes(summary.bytes)) JSONL, \(formatBytes(summary.compressedBytes)) compressed"
+        } else {
+            out += "output: \(output) (not every task is complete yet)"
+        }
+        out += "; \(formatFixed(seconds, digits: 1)) s, peak RSS \(formatBytes(peakResidentBytes()))"
+        return out
+    }
+}
+
+/// The process's peak resident memory in bytes.
+public func peakResidentBytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss * 1024
+}
+
+/// A stable text for a YAML tree (keys in file order), for configuration hashes.
+func canonicalYAML(_ node: YAMLNode) -> String {
+    switch node {
+    case .scalar(let s):
+        switch s.value {
+        case .null: return "~"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .float(let d): return "\(d)"
+        case .string(let t): return "\"" + t.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+    case .mapping(let m):
+        return "{" + m.entries.map { $0.key + ":" + canonicalYAML($0.value) }.joined(separator: ",") + "}"
+    case .sequence(let q):
+        return "[" + q.items.map(canonicalYAML).joined(separator: ",") + "]"
+    }
+}
+
+/// Pretty JSON as a String, for `--json` output.
+public func renderJSON(_ value: JSONValue) -> String {
+    String(decoding: prettyJSON(value), as: UTF8.self)
+}
+
+/// `sluice list-stages`: one line per stage, then its options and drop reasons.
+public func stageCatalogText(_ registry: StageRegistry = .standard) -> String {
+    var out = ""
+    let width = registry.entries.map(\.type.count).max() ?? 0
+    for e in registry.entries {
+        out += e.type + String(repeating: " ", count: width - e.type.count) + "  " + e.summary + "\n"
+        for o in e.options {
+            let d = o.defaultValue.map { " (default \($0))" } ?? " (required)"
+            out += "    \(o.name): \(o.valueType)\(d) — \(o.help)\n"
+        }
+        if !e.dropReasons.isEmpty { out += "    drop reasons: " + e.dropReasons.map(\.name).joined(separator: ", ") + "\n" }
+    }
+    return out
+}
+
+/// `sluice list-stages --markdown`: the stage table for the README.
+public func stageCatalogMarkdown(_ registry: StageRegistry = .standard) -> String {
+    var out = "| type | what it does | options | drop reasons |\n| --- | --- | --- | --- |\n"
+    for e in registry.entries {
+        let opts = e.options.map { "`\($0.name)`" }.joined(separator: ", ")
+        let reasons = e.dropReasons.map { "`\($0.name)`" }.joined(separator: ", ")
+        out += "| `\(e.type)` | \(e.summary) | \(opts) | \(reasons) |\n"
+    }
+    return out
+}
