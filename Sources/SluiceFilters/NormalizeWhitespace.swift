@@ -91,22 +91,50 @@ public struct NormalizeWhitespace: MapperStage {
         return apply(to: &document, buffer: &buffer, changed: &changed)
     }
 
+    /// The normalised form of `text` (empty when nothing but whitespace is left).
+    public func normalize(_ text: String) -> String {
+        var buffer: [UInt8] = []
+        let length = text.withUTF8Bytes { normalize($0, buffer: &buffer) }
+        return buffer.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[..<length]), as: UTF8.self) }
+    }
+
     private func apply(to document: inout Document, buffer: inout [UInt8], changed: inout Int) -> Verdict {
+        var length = 0
         let unchanged = document.text.withUTF8Bytes { input -> Bool in
-            normalize(input, into: &buffer)
-            return buffer.withUnsafeBufferPointer { bytesEqual($0, input) }
+            length = normalize(input, buffer: &buffer)
+            return length == input.count && buffer.withUnsafeBufferPointer { bytesEqual(UnsafeBufferPointer(rebasing: $0[..<length]), input) }
         }
-        if buffer.isEmpty { return .drop("empty_after_normalization") }
+        if length == 0 { return .drop("empty_after_normalization") }
         if !unchanged {
-            document.text = String(decoding: buffer, as: UTF8.self)
+            document.text = buffer.withUnsafeBufferPointer {
+                String(decoding: UnsafeBufferPointer(rebasing: $0[..<length]), as: UTF8.self)
+            }
             changed += 1
         }
         return .keep
     }
 
+    /// Normalises UTF-8 `input` into the start of `buffer`, growing it when needed but never
+    /// shrinking it (so one buffer serves a whole batch), and returns the output length. The
+    /// output is never longer than the input.
+    public func normalize(_ input: UnsafeBufferPointer<UInt8>, buffer: inout [UInt8]) -> Int {
+        if buffer.count < input.count {
+            buffer.append(contentsOf: repeatElement(0, count: input.count - buffer.count))
+        }
+        return buffer.withUnsafeMutableBufferPointer { out in
+            Self.byteClasses.withUnsafeBufferPointer { table in
+                var normalizer = WhitespaceNormalizer(
+                    input: input, output: out.baseAddress!, classes: table.baseAddress!,
+                    unicodeSpaces: configuration.unicodeSpaces, collapse: configuration.collapseSpaces,
+                    strip: configuration.stripLines, maxBreaks: maxBreaks)
+                return normalizer.run()
+            }
+        }
+    }
+
     // Byte classes: 0 content, 1 space or tab, 2 LF, 3 CR, 4 VT or FF, 5 a lead byte that may
     // start a Unicode space or line break.
-    private static let byteClasses: [UInt8] = (0..<256).map { i -> UInt8 in
+    fileprivate static let byteClasses: [UInt8] = (0..<256).map { i -> UInt8 in
         switch UInt8(i) {
         case 0x20, 0x09: 1
         case 0x0A: 2
@@ -116,98 +144,159 @@ public struct NormalizeWhitespace: MapperStage {
         default: 0
         }
     }
+}
 
-    /// Writes the normalised form of UTF-8 `input` into `out`, replacing its contents (its
-    /// capacity is kept, so one buffer serves many documents).
-    public func normalize(_ input: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        out.removeAll(keepingCapacity: true)
+/// One normalisation pass: reads `input`, writes at most `input.count` bytes to `output`.
+private struct WhitespaceNormalizer {
+    let input: UnsafeBufferPointer<UInt8>
+    let output: UnsafeMutablePointer<UInt8>
+    let classes: UnsafePointer<UInt8>
+    let unicodeSpaces: Bool
+    let collapse: Bool
+    let strip: Bool
+    let maxBreaks: Int
+
+    /// Bytes written.
+    var written = 0
+    /// Content written to the document yet (leading blank lines are dropped).
+    var started = false
+    /// Content written to the current line yet.
+    var lineHasContent = false
+    /// Line breaks since the last line with content.
+    var pendingBreaks = 0
+    /// Start of the pending run of spaces in `input`, or -1.
+    var spaceStart = -1
+    /// Whether the next content byte must first write pending breaks or spaces.
+    var needsStart = true
+
+    init(
+        input: UnsafeBufferPointer<UInt8>, output: UnsafeMutablePointer<UInt8>, classes: UnsafePointer<UInt8>,
+        unicodeSpaces: Bool, collapse: Bool, strip: Bool, maxBreaks: Int
+    ) {
+        self.input = input
+        self.output = output
+        self.classes = classes
+        self.unicodeSpaces = unicodeSpaces
+        self.collapse = collapse
+        self.strip = strip
+        self.maxBreaks = maxBreaks
+    }
+
+    mutating func run() -> Int {
         let n = input.count
-        guard n > 0 else { return }
-        out.reserveCapacity(n)
-        let unicodeSpaces = configuration.unicodeSpaces
-        let collapse = configuration.collapseSpaces
-        let strip = configuration.stripLines
-        let maxBreaks = self.maxBreaks
-
-        Self.byteClasses.withUnsafeBufferPointer { table in
-            var started = false  // content written to the document yet
-            var lineHasContent = false  // content written to the current line yet
-            var pendingBreaks = 0  // line breaks since the last content line
-            var spaceStart = -1  // start of the pending run of spaces in `input`, or -1
-
-            // Writes the spaces in input[from..<to].
-            func writeSpaces(from: Int, to: Int) {
-                var p = from
-                while p < to {
-                    let b = input[p]
-                    let length = b == 0x20 || b == 0x09 ? 1 : UTF8Whitespace.nonASCIIWhitespace(in: input, at: p)?.length ?? 1
-                    if b == 0x20 || unicodeSpaces {
-                        if !(collapse && out.last == 0x20) { out.append(0x20) }
-                    } else {
-                        out.append(contentsOf: UnsafeBufferPointer(rebasing: input[p..<(p + length)]))
+        guard n > 0, let base = input.baseAddress else { return 0 }
+        var i = 0
+        while i < n {
+            let b = base[i]
+            let k = classes[Int(b)]
+            if k == 0 {
+                if needsStart { startContent(at: i) }
+                // Copy a run of content, including single ASCII spaces between content bytes
+                // (no option changes those), in a tight loop over locals.
+                var w = written
+                var j = i
+                while true {
+                    output[w] = base[j]
+                    w &+= 1
+                    j &+= 1
+                    guard j < n else { break }
+                    let next = base[j]
+                    if classes[Int(next)] == 0 { continue }
+                    if next == 0x20 && j + 1 < n && classes[Int(base[j + 1])] == 0 {
+                        output[w] = 0x20
+                        w &+= 1
+                        j &+= 1
+                        continue
                     }
-                    p += length
+                    break
                 }
+                written = w
+                i = j
+                continue
             }
-
-            func startContent(at i: Int) {
-                if !lineHasContent {
-                    if started {
-                        for _ in 0..<min(pendingBreaks, maxBreaks) { out.append(0x0A) }
-                    }
-                    pendingBreaks = 0
-                    started = true
-                    lineHasContent = true
-                    if strip { spaceStart = -1 }
+            switch k {
+            case 1:
+                if spaceStart < 0 {
+                    spaceStart = i
+                    needsStart = true
                 }
-                if spaceStart >= 0 {
-                    writeSpaces(from: spaceStart, to: i)
-                    spaceStart = -1
-                }
-            }
-
-            func lineBreak(at i: Int, count: Int) {
-                if lineHasContent && !strip && spaceStart >= 0 { writeSpaces(from: spaceStart, to: i) }
-                spaceStart = -1
-                lineHasContent = false
-                if started { pendingBreaks += count }
-            }
-
-            var i = 0
-            while i < n {
-                let k = table[Int(input[i])]
-                if k == 1 {
-                    if spaceStart < 0 { spaceStart = i }
-                    i += 1
-                    continue
-                }
-                if k == 2 || k == 4 {
-                    lineBreak(at: i, count: 1)
-                    i += 1
-                    continue
-                }
-                if k == 3 {
-                    lineBreak(at: i, count: 1)
-                    i += i + 1 < n && input[i + 1] == 0x0A ? 2 : 1
-                    continue
-                }
-                if k == 5, let ws = UTF8Whitespace.nonASCIIWhitespace(in: input, at: i) {
+                i &+= 1
+            case 2, 4:
+                lineBreak(at: i, count: 1)
+                i &+= 1
+            case 3:
+                lineBreak(at: i, count: 1)
+                i &+= i + 1 < n && base[i + 1] == 0x0A ? 2 : 1
+            default:
+                if let ws = UTF8Whitespace.nonASCIIWhitespace(in: input, at: i) {
                     switch ws.scalar {
                     case 0x85, 0x2028: lineBreak(at: i, count: 1)
                     case 0x2029: lineBreak(at: i, count: 2)
-                    default: if spaceStart < 0 { spaceStart = i }
+                    default:
+                        if spaceStart < 0 {
+                            spaceStart = i
+                            needsStart = true
+                        }
                     }
-                    i += ws.length
-                    continue
+                    i &+= ws.length
+                } else {
+                    if needsStart { startContent(at: i) }
+                    output[written] = b
+                    written &+= 1
+                    i &+= 1
                 }
-                // A run of content bytes, copied in one go.
-                var j = i + 1
-                while j < n && table[Int(input[j])] == 0 { j += 1 }
-                startContent(at: i)
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: input[i..<j]))
-                i = j
             }
-            if lineHasContent && !strip && spaceStart >= 0 { writeSpaces(from: spaceStart, to: n) }
+        }
+        if lineHasContent && !strip && spaceStart >= 0 { writeSpaces(from: spaceStart, to: n) }
+        return written
+    }
+
+    private mutating func startContent(at i: Int) {
+        if !lineHasContent {
+            if started {
+                for _ in 0..<min(pendingBreaks, maxBreaks) {
+                    output[written] = 0x0A
+                    written &+= 1
+                }
+            }
+            pendingBreaks = 0
+            started = true
+            lineHasContent = true
+            if strip { spaceStart = -1 }
+        }
+        if spaceStart >= 0 {
+            writeSpaces(from: spaceStart, to: i)
+            spaceStart = -1
+        }
+        needsStart = false
+    }
+
+    private mutating func lineBreak(at i: Int, count: Int) {
+        if lineHasContent && !strip && spaceStart >= 0 { writeSpaces(from: spaceStart, to: i) }
+        spaceStart = -1
+        lineHasContent = false
+        needsStart = true
+        if started { pendingBreaks &+= count }
+    }
+
+    /// Writes the run of spaces in input[from..<to], converting and collapsing as configured.
+    private mutating func writeSpaces(from: Int, to: Int) {
+        var p = from
+        while p < to {
+            let b = input[p]
+            let length = b == 0x20 || b == 0x09 ? 1 : UTF8Whitespace.nonASCIIWhitespace(in: input, at: p)?.length ?? 1
+            if b == 0x20 || unicodeSpaces {
+                if !(collapse && written > 0 && output[written - 1] == 0x20) {
+                    output[written] = 0x20
+                    written &+= 1
+                }
+            } else {
+                for q in p..<(p + length) {
+                    output[written] = input[q]
+                    written &+= 1
+                }
+            }
+            p &+= length
         }
     }
 }

@@ -66,10 +66,16 @@ public final class ByteSource {
             chosen = CompressionFormat.sniff(UnsafeRawBufferPointer(rebasing: input[0..<inputEnd]))
         }
         self.format = chosen!
-        switch self.format {
-        case .plain: decoder = nil
-        case .gzip: decoder = try GzipDecompressor()
-        case .zstd: decoder = try ZstdDecompressor()
+        do {
+            switch self.format {
+            case .plain: decoder = nil
+            case .gzip: decoder = try GzipDecompressor()
+            case .zstd: decoder = try ZstdDecompressor()
+            }
+        } catch {
+            fd.close()
+            input.deallocate()
+            throw error
         }
     }
 

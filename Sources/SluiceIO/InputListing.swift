@@ -20,14 +20,17 @@ public struct InputListingError: Error, Sendable, Hashable, CustomStringConverti
 public enum InputListing {
     /// Lists the files named by `patterns`.
     ///
-    /// Each pattern is one of:
+    /// Shell-style braces are expanded first (`data/{en,de}/*.{gz,zst}` is four patterns, which
+    /// together must match something). Then each pattern is one of:
     /// - a file: itself (symbolic links are followed);
     /// - a directory: every regular file below it, recursively; hidden files and directories
     ///   (names starting with `.`) are skipped;
-    /// - a glob (`*`, `?`, `[…]`, `{a,b}`, a leading `~`), expanded by Glibc `glob()`: only regular
-    ///   files are taken from its matches, and `*` does not match a leading `.`;
+    /// - a glob (`*`, `?`, `[…]`, a leading `~`), expanded by Glibc `glob()`: only regular files
+    ///   are taken from its matches (a matched directory is not entered), and `*` does not match
+    ///   a leading `.`;
     /// - a glob with `**` as a whole path component, which matches zero or more directories
-    ///   (hidden ones skipped), as in `data/**/*.jsonl.zst`.
+    ///   (hidden ones skipped), as in `data/**/*.jsonl.zst`. `**` inside a component (`a**b`)
+    ///   is an ordinary `*`.
     ///
     /// Relative patterns are taken relative to `baseDirectory` when given (and the results are
     /// prefixed with it), else to the working directory. Paths are cleaned lexically (`//` and

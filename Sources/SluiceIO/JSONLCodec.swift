@@ -69,7 +69,7 @@ public enum LineParseResult: Sendable {
 /// The parser keeps scratch buffers between lines, so keep one per worker and reuse it for a
 /// whole batch. It is a value: a copy gets its own buffers the first time it parses.
 public struct DocumentLineParser: Sendable {
-    /// The drop reasons ``parse(_:)-(UnsafeRawBufferPointer)`` can return.
+    /// The drop reasons ``parse(_:)`` can return.
     public static let dropReasons: [DropReason] = [.emptyLine, .invalidJSON, .invalidText, .missingText]
 
     /// The field mapping this parser applies.

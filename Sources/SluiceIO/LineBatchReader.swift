@@ -136,7 +136,7 @@ public final class LineBatchReader {
         self.maxLines = maxLines
         self.maxBytes = maxBytes
         self.maxLineBytes = maxLineBytes
-        readChunk = 1 << 18
+        readChunk = 1 << 17
     }
 
     /// The file being read.

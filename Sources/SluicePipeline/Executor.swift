@@ -10,13 +10,19 @@ import SluiceIO
 /// jobs (Slurm, Kubernetes indexed jobs) run a pipeline.
 public struct PipelineExecutor: Sendable {
     public var steps: [ExecutionStep]
+    /// The step before the first of `steps`, whose completion they require.
+    public var upstream: ExecutionStep?
     public var taskIndex: Int?
     public var progress: ProgressMode
     public var pipelineName: String
     public var pipelineText: String
 
-    public init(steps: [ExecutionStep], taskIndex: Int?, progress: ProgressMode, pipelineName: String, pipelineText: String) {
+    public init(
+        steps: [ExecutionStep], upstream: ExecutionStep? = nil, taskIndex: Int?, progress: ProgressMode,
+        pipelineName: String, pipelineText: String
+    ) {
         self.steps = steps
+        self.upstream = upstream
         self.taskIndex = taskIndex
         self.progress = progress
         self.pipelineName = pipelineName
@@ -33,13 +39,13 @@ public struct PipelineExecutor: Sendable {
     /// Runs every step (or one task of each); throws on the first failed task.
     public func run(log: (String) -> Void) throws -> [StepReport] {
         var reports: [StepReport] = []
-        for step in steps {
+        for (i, step) in steps.enumerated() {
             if let t = taskIndex, t >= step.tasks {
                 throw OutputError("task index \(t) is out of range: step '\(step.name)' has \(step.tasks) tasks (0...\(step.tasks - 1))")
             }
             try checkCompatible(step)
-            if step.position > 0 {
-                try requireUpstreamComplete(steps[step.position - 1])
+            if let before = i > 0 ? steps[i - 1] : upstream {
+                try requireUpstreamComplete(before)
             }
             if step.files.isEmpty {
                 throw OutputError(
@@ -62,7 +68,7 @@ public struct PipelineExecutor: Sendable {
             try writeManifestIfComplete(step)
             // Later steps need this step complete; with one task index, each array job
             // continues only if the whole step is already done.
-            if taskIndex != nil, step.position + 1 < steps.count, !isComplete(step) { break }
+            if taskIndex != nil, i + 1 < steps.count, !isComplete(step) { break }
         }
         return reports
     }

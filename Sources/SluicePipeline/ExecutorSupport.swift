@@ -109,6 +109,13 @@ public enum Interruption {
         }
         Foundation.signal(SIGINT, handler)
         Foundation.signal(SIGTERM, handler)
+        // A parent may have started us with these signals blocked (the mask is inherited):
+        // unblock them, so that a stop request is always heard.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// For tests: clears a recorded interruption.

@@ -47,7 +47,7 @@ public struct OutputLayout: Sendable {
     /// True for a file name that is one of this layout's shards (`NNNNN_NNNN.jsonl.zst`).
     public static func isShardName(_ name: String) -> Bool {
         let b = Array(name.utf8)
-        guard b.count == 21, name.hasSuffix(".jsonl.zst") else { return false }
+        guard b.count == 20, name.hasSuffix(".jsonl.zst") else { return false }
         for i in 0..<10 where i != 5 { guard b[i] >= 48 && b[i] <= 57 else { return false } }
         return b[5] == UInt8(ascii: "_")
     }

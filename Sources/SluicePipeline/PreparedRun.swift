@@ -117,7 +117,7 @@ public struct PreparedRun: Sendable {
                 resolved[i].files = files.sorted()
             }
             let executor = PipelineExecutor(
-                steps: [resolved[i]], taskIndex: taskIndex, progress: progress, pipelineName: pipeline.spec.name,
+                steps: [resolved[i]], upstream: i > 0 ? resolved[i - 1] : nil, taskIndex: taskIndex, progress: progress, pipelineName: pipeline.spec.name,
                 pipelineText: pipeline.yamlText)
             reports += try executor.run(log: log)
         }

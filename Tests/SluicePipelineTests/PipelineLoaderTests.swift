@@ -6,7 +6,7 @@ import Testing
 // MARK: - Test-only stages
 
 /// Bounds on length; synthesized `Decodable` with Swift-style names, read as snake case.
-struct TestLengthFilter: FilterStage {
+private struct TestLengthFilter: FilterStage {
     struct Configuration: Decodable, Sendable {
         var minChars: Int?
         var maxChars: Int?
@@ -32,7 +32,7 @@ struct TestLengthFilter: FilterStage {
 }
 
 /// A required option, a list, a number with a default.
-struct TestLanguageID: FilterStage {
+private struct TestLanguageID: FilterStage {
     struct Configuration: Decodable, Sendable {
         var model: String
         var languages: [String]
@@ -60,7 +60,7 @@ struct TestLanguageID: FilterStage {
 }
 
 /// Free-form JSON values.
-struct TestAddMetadata: MapperStage {
+private struct TestAddMetadata: MapperStage {
     struct Configuration: Decodable, Sendable {
         var fields: JSONValue
         var overwrite: Bool?
@@ -74,7 +74,7 @@ struct TestAddMetadata: MapperStage {
 }
 
 /// Nested structs, enums, sizes, dictionaries and an error from `init(from:)`.
-struct TestDedup: Stage {
+private struct TestDedup: Stage {
     enum Mode: String, Decodable, Sendable, CaseIterable { case exact, minhash }
     struct Endpoint: Decodable, Sendable {
         var baseURL: String
@@ -113,7 +113,7 @@ struct TestDedup: Stage {
     func process(_ batch: inout DocumentBatch, stats: inout StageStats) throws {}
 }
 
-let testRegistry: StageRegistry = {
+private let testRegistry: StageRegistry = {
     var r = StageRegistry()
     r.register(TestLengthFilter.self)
     r.register(TestLanguageID.self)
@@ -122,15 +122,15 @@ let testRegistry: StageRegistry = {
     return r
 }()
 
-let testLoader = PipelineLoader(registry: testRegistry)
+private let testLoader = PipelineLoader(registry: testRegistry)
 
 /// Loads `yaml` as `pipeline.yaml` with the test stages.
-func load(_ yaml: String, overrides: [String] = [], env: [String: String] = [:]) throws -> LoadedPipeline {
+private func load(_ yaml: String, overrides: [String] = [], env: [String: String] = [:]) throws -> LoadedPipeline {
     try testLoader.load(yaml: yaml, path: "pipeline.yaml", overrides: overrides, environment: env)
 }
 
 /// The message loading `yaml` fails with, or nil when it loads.
-func loadError(_ yaml: String, overrides: [String] = [], env: [String: String] = [:]) -> String? {
+private func loadError(_ yaml: String, overrides: [String] = [], env: [String: String] = [:]) -> String? {
     do {
         _ = try load(yaml, overrides: overrides, env: env)
         return nil
@@ -142,7 +142,7 @@ func loadError(_ yaml: String, overrides: [String] = [], env: [String: String] =
 }
 
 /// A pipeline around `stages` (indented list items).
-func pipeline(stages: String, extra: String = "") -> String {
+private func pipeline(stages: String, extra: String = "") -> String {
     """
     name: test
     input:
@@ -234,7 +234,8 @@ func pipeline(stages: String, extra: String = "") -> String {
     #expect(v.spec.run.tasks == 3)
     #expect(v.overrides == ["run.tasks=3"])
 
-    #expect(throws: PipelineError.self) { try testLoader.load(path: dir.appendingPathComponent("nope.yaml").path, environment: [:]) }
+    #expect(throws: PipelineError.self) { try PipelineLoader.load(path: dir.appendingPathComponent("nope.yaml").path) }
+    #expect(throws: PipelineError.self) { try PipelineLoader.validate(path: dir.path) }
     do {
         _ = try testLoader.load(path: dir.path + "/nope.yaml", environment: [:])
     } catch let e as PipelineError {
@@ -711,7 +712,7 @@ func pipeline(stages: String, extra: String = "") -> String {
 
 @Test func theStandardRegistryBuildsTheShippedStages() throws {
     let standard = StageRegistry.standard
-    for type in ["length_filter", "add_metadata", "field_filter", "sample"] {
+    for type in ["length_filter", "add_metadata", "field_filter", "sample", "normalize_whitespace"] {
         #expect(standard.entry(for: type) != nil, "\(type) is not registered")
     }
     let yaml = """
@@ -731,5 +732,20 @@ func pipeline(stages: String, extra: String = "") -> String {
         Issue.record("a typo loaded")
     } catch let e as PipelineError {
         #expect(e.description.hasPrefix("std.yaml:5:5: unknown key 'min_word' in stage 'length_filter'"))
+    }
+}
+
+@Test func everyShippedPipelineFileValidates() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let dir = root.appendingPathComponent("Pipelines")
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+    #expect(!files.isEmpty)
+    for file in files.sorted() {
+        do {
+            let p = try PipelineLoader.validate(path: dir.appendingPathComponent(file).path, environment: [:])
+            #expect(!p.steps.isEmpty)
+        } catch {
+            Issue.record("\(file): \(error)")
+        }
     }
 }

@@ -3,7 +3,7 @@ import SluicePipeline
 import Testing
 
 /// Decodes `T` from `yaml` (read as `t.yaml`) with a plain decoder.
-func decodeYAML<T: Decodable>(
+private func decodeYAML<T: Decodable>(
     _ type: T.Type, _ yaml: String, decoder: YAMLNodeDecoder = YAMLNodeDecoder(context: "the value")
 ) throws -> T {
     let node = try #require(try YAMLNode.parse(yaml, source: "t.yaml"))
@@ -11,7 +11,7 @@ func decodeYAML<T: Decodable>(
 }
 
 /// The message decoding fails with, or nil.
-func decodeError<T: Decodable>(_ type: T.Type, _ yaml: String, decoder: YAMLNodeDecoder = YAMLNodeDecoder(context: "the value"))
+private func decodeError<T: Decodable>(_ type: T.Type, _ yaml: String, decoder: YAMLNodeDecoder = YAMLNodeDecoder(context: "the value"))
     -> String?
 {
     do {
