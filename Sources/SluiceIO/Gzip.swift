@@ -132,7 +132,7 @@ public final class GzipCompressor {
         }
     }
 
-    /// Compresses `bytes`; see ``compress(_:into:)-(UnsafeRawBufferPointer,_)``.
+    /// Compresses `bytes`; see ``compress(_:into:)``.
     public func compress(_ bytes: [UInt8], into out: inout [UInt8]) throws {
         try bytes.withUnsafeBytes { try compress($0, into: &out) }
     }

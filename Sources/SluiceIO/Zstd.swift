@@ -119,13 +119,13 @@ public final class ZstdCompressor {
         bytesInCurrentFrame += bytes.count
     }
 
-    /// Compresses `bytes`; see ``compress(_:into:)-(UnsafeRawBufferPointer,_)``.
+    /// Compresses `bytes`; see ``compress(_:into:)``.
     public func compress(_ bytes: [UInt8], into out: inout [UInt8]) throws {
         try bytes.withUnsafeBytes { try compress($0, into: &out) }
     }
 
     /// Ends the current frame (flushing everything and writing its checksum) and appends the
-    /// output to `out`. The next ``compress(_:into:)-(UnsafeRawBufferPointer,_)`` starts a new
+    /// output to `out`. The next ``compress(_:into:)`` starts a new
     /// frame. Ending a frame that received no input writes a valid empty frame.
     public func endFrame(into out: inout [UInt8]) throws {
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)

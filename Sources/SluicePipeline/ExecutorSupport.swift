@@ -5,7 +5,9 @@ import Synchronization
 /// empty: the back-pressure between the reader, the workers and the writer of a task.
 final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var items: [Element] = []
+    /// Pending elements from `head`; popped slots are cleared at once so a consumed batch
+    /// is freed immediately rather than when the array is next compacted.
+    private var items: [Element?] = []
     private var head = 0
     private var closed = false
     private let capacity: Int
@@ -30,7 +32,8 @@ final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
         defer { condition.unlock() }
         while head == items.count && !closed { condition.wait() }
         if head == items.count { return nil }
-        let e = items[head]
+        let e = items[head]!
+        items[head] = nil
         head += 1
         if head > 64 && head * 2 > items.count {
             items.removeFirst(head)

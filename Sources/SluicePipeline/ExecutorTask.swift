@@ -237,7 +237,7 @@ final class TaskRunner: @unchecked Sendable {
     private func makeSink(relativeName: @escaping (Int) -> String, sidecars: Bool) -> ShardSink {
         ShardSink(
             layout: step.output, task: task, maxShardBytes: step.maxShardBytes, level: step.compressionLevel,
-            compressionThreads: 1, writeSidecars: sidecars, relativeName: relativeName)
+            compressionThreads: max(1, step.workers), writeSidecars: sidecars, relativeName: relativeName)
     }
 
     // MARK: Reading

@@ -211,7 +211,7 @@ public func stageCatalogText(_ registry: StageRegistry = .standard) -> String {
     for e in registry.entries {
         out += e.type + String(repeating: " ", count: width - e.type.count) + "  " + e.summary + "\n"
         for o in e.options {
-            let d = o.defaultValue.map { " (default \($0))" } ?? " (required)"
+            let d = o.defaultValue.map { $0 == "null" ? " (optional)" : " (default \($0))" } ?? " (required)"
             out += "    \(o.name): \(o.valueType)\(d) — \(o.help)\n"
         }
         if !e.dropReasons.isEmpty { out += "    drop reasons: " + e.dropReasons.map(\.name).joined(separator: ", ") + "\n" }

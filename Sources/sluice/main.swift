@@ -14,8 +14,8 @@ struct Sluice: ParsableCommand {
         commandName: "sluice",
         abstract: "Curate pretraining data: parse, filter, deduplicate and score documents into sharded zstd JSONL.",
         discussion: """
-            Exit status: 0 on success, 1 on a failed or interrupted run, 2 on bad usage or an invalid pipeline.
-            Progress and logs go to standard error.
+            Exit status: 0 on success, 1 on a failed or interrupted run, 2 on bad usage or an \
+            invalid pipeline. Progress and logs go to standard error.
             """,
         version: sluiceVersion,
         subcommands: [Run.self, Validate.self, ListStages.self, Stats.self, Verify.self])
@@ -29,26 +29,31 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a pipeline file.",
         discussion: """
-            Tasks that already have a completion marker in the output folder are skipped, so running
-            the same command again after a crash or kill finishes the job without redoing or
-            duplicating anything.
+            Tasks that already have a completion marker in the output folder are skipped, so running \
+            the same command again after a crash or kill finishes the job without redoing or \
+            duplicating anything. SIGINT or SIGTERM stops taking input, leaves no half-written shard \
+            and exits with status 1.
             """)
 
     @Argument(help: "The pipeline YAML file.")
     var pipeline: String
 
-    @Option(help: "Split the input into N tasks (overrides run.tasks). Input file i goes to task i mod N.")
+    @Option(help: ArgumentHelp("Split the input into N tasks (overrides run.tasks). Input file i goes to task i mod N.", valueName: "n"))
     var tasks: Int?
 
-    @Option(help: "Worker threads per task (overrides run.workers).")
+    @Option(help: ArgumentHelp("Worker threads per task (overrides run.workers).", valueName: "w"))
     var workers: Int?
 
     @Option(
         name: .customLong("task-index"),
-        help: "Run only task I (0-based). Also read from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX when not given.")
+        help: ArgumentHelp(
+            "Run only task I (0-based). Also read from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX when not given.",
+            valueName: "i"))
     var taskIndex: Int?
 
-    @Option(name: .customLong("set"), help: "Override a pipeline key by dotted path, e.g. --set output.path=/tmp/x (repeatable).")
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp("Override a pipeline key by dotted path, e.g. --set output.path=/tmp/x (repeatable).", valueName: "key=value"))
     var overrides: [String] = []
 
     @Option(help: "Log and progress format on standard error: text or json.")
@@ -115,7 +120,7 @@ struct Validate: ParsableCommand {
     @Argument(help: "The pipeline YAML file.")
     var pipeline: String
 
-    @Option(name: .customLong("set"), help: "Override a pipeline key by dotted path (repeatable).")
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a pipeline key by dotted path (repeatable).", valueName: "key=value"))
     var overrides: [String] = []
 
     func run() throws {

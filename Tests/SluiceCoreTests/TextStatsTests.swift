@@ -88,3 +88,28 @@ import Testing
         #expect(c == TextCounts(characters: 3, words: 2, lines: 1))
     }
 }
+
+@Suite struct TextStatsReferenceTests {
+    @Test func matchesAScalarReferenceOnRandomText() {
+        let pieces = [
+            "a", "bc", "é", "日本", "😀", " ", "\t", "\n", "\r\n", "\r", "\u{00A0}", "\u{3000}", "\u{2003}", "\u{200A}",
+            "\u{2028}", "\u{2029}", "\u{0085}", "\u{000B}", "\u{000C}", "“", "©", "\u{200B}", "\u{1680}", "\u{205F}", "\u{202F}",
+        ]
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        func next(_ bound: Int) -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(bound))
+        }
+        for _ in 0..<2000 {
+            let text = (0..<next(40)).map { _ in pieces[next(pieces.count)] }.joined()
+            let scalars = Array(text.unicodeScalars)
+            let words = scalars.split(whereSeparator: { $0.properties.isWhitespace }).count
+            let newlines = scalars.filter { $0 == "\n" }.count
+            let lines = scalars.isEmpty ? 0 : newlines + (scalars.last == "\n" ? 0 : 1)
+            let expected = TextCounts(characters: scalars.count, words: words, lines: lines)
+            #expect(countText(text) == expected, "\(text.debugDescription)")
+        }
+    }
+}

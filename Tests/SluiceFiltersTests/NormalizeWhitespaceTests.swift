@@ -78,3 +78,94 @@ import Testing
         #expect(NormalizeWhitespace.type == "normalize_whitespace")
     }
 }
+
+/// A slow, obviously correct normaliser on Unicode scalars, following the documented rules.
+private func referenceNormalize(_ text: String, _ c: NormalizeWhitespace.Configuration) -> String {
+    let horizontal = Set<UInt32>([0x20, 0x09, 0xA0, 0x1680, 0x202F, 0x205F, 0x3000] + Array(0x2000...0x200A))
+    // 1. Line breaks.
+    var scalars: [UInt32] = []
+    let input = Array(text.unicodeScalars.map(\.value))
+    var i = 0
+    while i < input.count {
+        let v = input[i]
+        switch v {
+        case 0x0D:
+            scalars.append(0x0A)
+            if i + 1 < input.count && input[i + 1] == 0x0A { i += 1 }
+        case 0x0B, 0x0C, 0x85, 0x2028: scalars.append(0x0A)
+        case 0x2029: scalars += [0x0A, 0x0A]
+        default: scalars.append(v)
+        }
+        i += 1
+    }
+    // 2.–4. Per line.
+    var lines: [[UInt32]] = scalars.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
+        var l = Array(line)
+        if l.allSatisfy({ horizontal.contains($0) }) { return [] }
+        if c.unicodeSpaces { l = l.map { horizontal.contains($0) ? 0x20 : $0 } }
+        if c.collapseSpaces {
+            var out: [UInt32] = []
+            for v in l where !(v == 0x20 && out.last == 0x20) { out.append(v) }
+            l = out
+        }
+        if c.stripLines {
+            while let f = l.first, horizontal.contains(f) { l.removeFirst() }
+            while let b = l.last, horizontal.contains(b) { l.removeLast() }
+        }
+        return l
+    }
+    // 5. Blank lines.
+    while lines.first?.isEmpty == true { lines.removeFirst() }
+    while lines.last?.isEmpty == true { lines.removeLast() }
+    var kept: [[UInt32]] = []
+    var blanks = 0
+    for l in lines {
+        if l.isEmpty {
+            blanks += 1
+            if blanks > c.maxBlankLines { continue }
+        } else {
+            blanks = 0
+        }
+        kept.append(l)
+    }
+    var result = String.UnicodeScalarView()
+    for (n, l) in kept.enumerated() {
+        if n > 0 { result.append("\n") }
+        for v in l { result.append(Unicode.Scalar(v)!) }
+    }
+    return String(result)
+}
+
+@Suite struct NormalizeWhitespaceReferenceTests {
+    @Test func matchesTheReferenceOnRandomText() throws {
+        let pieces = [
+            "a", "b", "é", "日", "😀", " ", "  ", "\t", "\n", "\n\n", "\r", "\r\n", "\u{00A0}", "\u{3000}", "\u{2003}",
+            "\u{2028}", "\u{2029}", "\u{0085}", "\u{000B}", "\u{000C}", "“", "©", "\u{200B}", "word", " x ",
+        ]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(bound))
+        }
+        var configurations: [NormalizeWhitespace.Configuration] = []
+        for flags in 0..<8 {
+            for blank in [0, 1, 2] {
+                configurations.append(.init(unicodeSpaces: flags & 1 != 0, collapseSpaces: flags & 2 != 0, stripLines: flags & 4 != 0, maxBlankLines: blank))
+            }
+        }
+        var failures = 0
+        for _ in 0..<3000 {
+            let text = (0..<next(25)).map { _ in pieces[next(pieces.count)] }.joined()
+            let configuration = configurations[next(configurations.count)]
+            let stage = try NormalizeWhitespace(configuration: configuration)
+            let got = stage.normalize(text)
+            let expected = referenceNormalize(text, configuration)
+            if got != expected && failures < 5 {
+                failures += 1
+                Issue.record("\(text.debugDescription) with \(configuration): got \(got.debugDescription), expected \(expected.debugDescription)")
+            }
+        }
+    }
+}
