@@ -22,10 +22,13 @@ let package = Package(
         .target(name: "SluiceCore"),
         .target(name: "SluiceIO", dependencies: ["SluiceCore", "CZstd", "CZlib"]),
         .target(name: "SluiceFilters", dependencies: ["SluiceCore"]),
+        .target(name: "SluiceWeb", dependencies: ["SluiceCore", "SluiceIO", "CLibXML2"]),
+        .target(name: "SluiceFastText", dependencies: ["SluiceCore"]),
+        .target(name: "SluiceDedup", dependencies: ["SluiceCore", "SluiceIO"]),
         .target(
             name: "SluicePipeline",
             dependencies: [
-                "SluiceCore", "SluiceIO", "SluiceFilters",
+                "SluiceCore", "SluiceIO", "SluiceFilters", "SluiceWeb", "SluiceFastText", "SluiceDedup",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -37,6 +40,9 @@ let package = Package(
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceTestSupport"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceTestSupport"]),
         .testTarget(name: "SluiceFiltersTests", dependencies: ["SluiceFilters", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceWebTests", dependencies: ["SluiceWeb", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceFastTextTests", dependencies: ["SluiceFastText", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceDedupTests", dependencies: ["SluiceDedup", "SluiceTestSupport"]),
         .testTarget(name: "SluicePipelineTests", dependencies: ["SluicePipeline", "SluiceTestSupport", "sluice"]),
     ]
 )

@@ -1,0 +1,1 @@
+// The SluiceDedup module; see ../shared/design/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// The SluiceFastText module; see ../shared/design/ARCHITECTURE.md.

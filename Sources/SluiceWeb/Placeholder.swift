@@ -1,0 +1,1 @@
+// The SluiceWeb module; see ../shared/design/ARCHITECTURE.md.
