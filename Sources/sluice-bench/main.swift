@@ -19,12 +19,13 @@ struct BenchError: Error, CustomStringConvertible {
 
 func usage() -> Never {
     let text = """
-        usage: sluice-bench passthrough [--size SIZE] [--dir DIR] [--workers 1,2] [--repeat N] [--json]
+        usage: sluice-bench passthrough [--size SIZE] [--dir DIR] [--workers 1,2] [--repeat N] [--pin] [--json]
 
           --size SIZE     uncompressed input size to generate (default 1GB; e.g. 200MB)
           --dir DIR       working folder for the input and outputs (default /tmp/sluice-bench)
           --workers LIST  worker counts to measure (default 1,2)
           --repeat N      runs per configuration; the fastest is reported (default 1)
+          --pin           run W workers on W cores only (taskset -c 0-(W-1)), to measure scaling per core
           --json          print the results as JSON
         """
     FileHandle.standardError.write(Data((text + "\n").utf8))
@@ -41,6 +42,7 @@ var dir = "/tmp/sluice-bench"
 var workerCounts = [1, 2]
 var repeats = 1
 var asJSON = false
+var pin = false
 while !args.isEmpty {
     let a = args.removeFirst()
     func value() -> String {
@@ -53,6 +55,7 @@ while !args.isEmpty {
     case "--workers": workerCounts = value().split(separator: ",").compactMap { Int($0) }
     case "--repeat": repeats = max(1, Int(value()) ?? 1)
     case "--json": asJSON = true
+    case "--pin": pin = true
     default: usage()
     }
 }
@@ -225,7 +228,8 @@ for (name, stages) in [("pass-through", "stages: []"), ("one filter", "stages:\n
         try pipeline.write(toFile: pipelinePath, atomically: true, encoding: .utf8)
         let m = try fastest(repeats) {
             try? FileManager.default.removeItem(atPath: out)
-            return try measure([sluice, "run", pipelinePath, "--quiet"])
+            let command = [sluice, "run", pipelinePath, "--quiet"]
+            return try measure(pin ? ["/usr/bin/taskset", "-c", "0-\(w - 1)"] + command : command)
         }
         rows.append(Row(name: name, workers: w, m: m))
     }
@@ -250,11 +254,13 @@ if asJSON {
         "input": .object([
             "documents": .int(documents), "bytes": .int(uncompressed), "compressed_bytes": .int(compressedSize),
         ]),
+        "pinned": .bool(pin),
         "floor": .object(["command": .string("zstd -dc FILE | zstd -3 -T1 > /dev/null"), "seconds": .double(floor.seconds), "mb_per_s": .double(rate(floor))]),
         "results": .array(results),
     ])
     print(String(decoding: encodeJSON(report), as: UTF8.self))
 } else {
+    if pin { print("pinned: W workers run on cores 0..W-1 (taskset); the floor is not pinned") }
     print("input: \(documents) documents, \(formatBytes(uncompressed)) JSONL (\(formatBytes(compressedSize)) zstd)")
     print("floor: zstd -dc | zstd -3 -T1  \(formatFixed(floor.seconds, digits: 2)) s  \(formatFixed(rate(floor), digits: 1)) MB/s\n")
     print("benchmark      workers   seconds     MB/s    docs/s  vs floor  vs 1 worker  peak RSS")
