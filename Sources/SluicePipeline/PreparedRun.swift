@@ -156,7 +156,11 @@ public struct RunResult: Sendable {
             out += "step \(step.step): \(ran) task\(ran == 1 ? "" : "s") run"
             if step.skippedTasks > 0 { out += ", \(step.skippedTasks) already complete (skipped)" }
             out += "\n"
-            if !merged.isEmpty { out += renderFunnel(merged) }
+            if !merged.isEmpty {
+                out += renderFunnel(merged)
+            } else if step.step == steps.last?.step, let summary {
+                out += "(from the earlier run's statistics)\n" + renderFunnel(summary.stages)
+            }
             let problems = step.tasks.flatMap(\.inputProblems)
             if !problems.isEmpty {
                 out += "input problems (\(problems.count)):\n"
