@@ -19,16 +19,21 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "SluiceCore"),
         .target(name: "SluiceIO", dependencies: ["SluiceCore", "CZstd", "CZlib"]),
         .target(name: "SluiceFilters", dependencies: ["SluiceCore"]),
         .target(name: "SluiceWeb", dependencies: ["SluiceCore", "SluiceIO", "CLibXML2"]),
         .target(name: "SluiceFastText", dependencies: ["SluiceCore"]),
         .target(name: "SluiceDedup", dependencies: ["SluiceCore", "SluiceIO"]),
+        .target(name: "SluiceLLM", dependencies: ["SluiceCore", "SluiceIO", "CCurl"]),
+        .target(name: "SluiceSynth", dependencies: ["SluiceCore", "SluiceLLM"]),
+        .target(name: "SluiceStats", dependencies: ["SluiceCore", "SluiceIO"]),
         .target(
             name: "SluicePipeline",
             dependencies: [
-                "SluiceCore", "SluiceIO", "SluiceFilters", "SluiceWeb", "SluiceFastText", "SluiceDedup",
+                "SluiceCore", "SluiceIO", "SluiceFilters", "SluiceWeb", "SluiceFastText", "SluiceDedup", "SluiceStats",
+                "SluiceLLM", "SluiceSynth",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -43,6 +48,8 @@ let package = Package(
         .testTarget(name: "SluiceWebTests", dependencies: ["SluiceWeb", "SluiceTestSupport"]),
         .testTarget(name: "SluiceFastTextTests", dependencies: ["SluiceFastText", "SluiceTestSupport"]),
         .testTarget(name: "SluiceDedupTests", dependencies: ["SluiceDedup", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceStatsTests", dependencies: ["SluiceStats", "SluicePipeline", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceLLMTests", dependencies: ["SluiceLLM", "SluiceSynth", "SluiceTestSupport"]),
         .testTarget(name: "SluicePipelineTests", dependencies: ["SluicePipeline", "SluiceTestSupport", "sluice"]),
     ]
 )

@@ -2,7 +2,7 @@
 # Installs the Debian packages Sluice needs to build and test, if any are missing.
 # Usage: scripts/install-deps.sh        (as root, or with sudo available)
 set -euo pipefail
-packages=(libzstd-dev libxml2-dev zlib1g-dev pkg-config zstd)
+packages=(libzstd-dev libxml2-dev zlib1g-dev libcurl4-openssl-dev pkg-config zstd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

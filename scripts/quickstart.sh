@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+scripts/setup-models.sh >/dev/null
 swift build -c release --product sluice
 bin="$(swift build -c release --show-bin-path)/sluice"
 "$bin" run Pipelines/quickstart.yaml "$@"

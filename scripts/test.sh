@@ -3,5 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# The language-ID tests and Pipelines/language.yaml need fastText's lid.176 model.
+scripts/setup-models.sh >/dev/null
 swift build --product sluice
 swift test "$@"

@@ -35,76 +35,193 @@ public struct StageStats: Sendable, Equatable {
     }
 }
 
-/// A histogram over fixed log-scale bins, so histograms from any shards merge by adding.
+/// A histogram over fixed log-linear bins, so histograms from any shards merge by adding
+/// counts, and one histogram serves document lengths (1 … 10^9) and scores in [0, 1] alike.
 ///
-/// Bin 0 holds values below 1; bin `i > 0` holds values in `[2^((i-1)/4), 2^(i/4))`: four
-/// bins per doubling, 256 bins up to about 2^63.
+/// Bins: every power of two from 2^-32 up to 2^64 is split into 16 equal-width sub-bins
+/// (``subBinsPerOctave``), so a bin is at most 1/16 of its lower bound wide: 6.25% relative
+/// resolution everywhere (for scores in [0.5, 1) bins are 1/32 wide, in [0.25, 0.5) 1/64).
+/// A bin is named by a signed key in `-1536 … 1536`, ordered like the values:
+///
+/// - key 0 holds zero and every value with magnitude below 2^-32;
+/// - key `k > 0` holds positive values in `[2^e · (1 + s/16), 2^e · (1 + (s+1)/16))` where
+///   `k - 1 = (e + 32) · 16 + s`, with `e` in `-32 … 63` and `s` in `0 … 15`; values of 2^64 and
+///   more (and +infinity) go to the top key 1536;
+/// - key `-k` holds the negative values whose magnitude falls in bin `k`.
+///
+/// The key comes exactly from the double's exponent and the top four bits of its significand,
+/// with no logarithm and no rounding. NaN is not counted. Storage is a dense window of counts
+/// between the lowest and highest key seen, so a histogram of lengths takes a few hundred
+/// counters and one of scores about a hundred. ``quantile(_:)`` interpolates inside a bin and
+/// is exact at 0 and 1 (``min`` and ``max``); elsewhere its relative error is under 1/16.
 public struct LogHistogram: Sendable, Equatable {
-    public static let binsPerDoubling = 4
-    public static let binCount = 256
-    public private(set) var counts: [Int]
+    /// Sub-bins per power of two.
+    public static let subBinsPerOctave = 16
+    /// The smallest power of two with its own bins; smaller magnitudes count as zero.
+    public static let minExponent = -32
+    /// The largest power of two with its own bins; larger values go to the top bin.
+    public static let maxExponent = 63
+    /// The largest key: `(maxExponent - minExponent + 1) · subBinsPerOctave`.
+    public static let maxKey = (maxExponent - minExponent + 1) * subBinsPerOctave
+
+    /// The key of the first stored count.
+    public private(set) var firstKey: Int = 0
+    /// Counts for keys `firstKey ..< firstKey + counts.count`; empty when nothing was added.
+    public private(set) var counts: [Int] = []
+    /// Values added.
     public private(set) var total: Int = 0
+    /// Their sum.
     public private(set) var sum: Double = 0
+    /// The smallest and largest value added (`+inf` and `-inf` when empty).
     public private(set) var min: Double = .infinity
     public private(set) var max: Double = -.infinity
 
-    public init() { counts = Array(repeating: 0, count: Self.binCount) }
+    public init() {}
 
-    public static func bin(for value: Double) -> Int {
-        guard value >= 1 else { return 0 }
-        let b = quarterLog2Floor(value) + 1
-        return Swift.min(b, binCount - 1)
+    /// Rebuilds a histogram from its stored parts (for reading stats files). Keys outside the
+    /// valid range are clamped into it.
+    public init(firstKey: Int, counts: [Int], total: Int, sum: Double, min: Double, max: Double) {
+        self.init()
+        for (i, c) in counts.enumerated() where c > 0 { addCount(c, toKey: Swift.min(Swift.max(firstKey + i, -Self.maxKey), Self.maxKey)) }
+        self.total = total
+        self.sum = sum
+        self.min = min
+        self.max = max
     }
 
-    /// The lower bound of bin `i`.
-    public static func lowerBound(ofBin i: Int) -> Double {
-        i == 0 ? 0 : pow2(Double(i - 1) / Double(binsPerDoubling))
+    public var isEmpty: Bool { total == 0 }
+    public var mean: Double { total > 0 ? sum / Double(total) : 0 }
+
+    /// The key of the bin that holds `value` (nil for NaN).
+    @inlinable
+    public static func key(for value: Double) -> Int? {
+        if value.isNaN { return nil }
+        let m = value.magnitude
+        let k: Int
+        if m < 0x1p-32 {
+            return 0
+        } else if m >= 0x1p64 {
+            k = maxKey
+        } else {
+            let e = Int(m.exponent)
+            let s = Int(truncatingIfNeeded: (m.significandBitPattern >> 48) & 0xF)
+            k = (e - minExponent) * subBinsPerOctave + s + 1
+        }
+        return value < 0 ? -k : k
+    }
+
+    /// The lower edge of bin `key` (for negative keys, the edge nearer zero).
+    public static func lowerBound(ofKey key: Int) -> Double {
+        if key == 0 { return 0 }
+        let k = abs(key) - 1
+        let e = k / subBinsPerOctave + minExponent
+        let s = k % subBinsPerOctave
+        let v = Double(sign: .plus, exponent: e, significand: 1 + Double(s) / Double(subBinsPerOctave))
+        return key < 0 ? -v : v
+    }
+
+    /// The value range that bin `key` covers: `[low, high)` for positive keys, `(low, high]`
+    /// for negative ones; the top bins are open-ended (`high` or `low` infinite).
+    public static func range(ofKey key: Int) -> (low: Double, high: Double) {
+        if key == 0 { return (-0x1p-32, 0x1p-32) }
+        if key > 0 { return (lowerBound(ofKey: key), key == maxKey ? .infinity : lowerBound(ofKey: key + 1)) }
+        return (key == -maxKey ? -.infinity : lowerBound(ofKey: key - 1), lowerBound(ofKey: key))
     }
 
     public mutating func add(_ value: Double, count: Int = 1) {
-        counts[Self.bin(for: value)] += count
+        guard count > 0, let key = Self.key(for: value) else { return }
+        addCount(count, toKey: key)
         total += count
         sum += value * Double(count)
         if value < min { min = value }
         if value > max { max = value }
     }
 
+    @inline(__always)
+    private mutating func addCount(_ count: Int, toKey key: Int) {
+        if counts.isEmpty {
+            firstKey = key
+            counts = [count]
+            return
+        }
+        let i = key - firstKey
+        if i >= 0 && i < counts.count {
+            counts[i] += count
+        } else if i < 0 {
+            counts.insert(contentsOf: repeatElement(0, count: -i), at: 0)
+            firstKey = key
+            counts[0] = count
+        } else {
+            counts.append(contentsOf: repeatElement(0, count: i - counts.count + 1))
+            counts[i] = count
+        }
+    }
+
     public mutating func merge(_ other: LogHistogram) {
-        for i in counts.indices { counts[i] += other.counts[i] }
+        guard other.total > 0 || !other.counts.isEmpty else { return }
+        if counts.isEmpty {
+            firstKey = other.firstKey
+            counts = other.counts
+        } else {
+            let lo = Swift.min(firstKey, other.firstKey)
+            let hi = Swift.max(firstKey + counts.count, other.firstKey + other.counts.count)
+            if lo != firstKey || hi != firstKey + counts.count {
+                var grown = Array(repeating: 0, count: hi - lo)
+                for (i, c) in counts.enumerated() { grown[firstKey - lo + i] = c }
+                counts = grown
+                firstKey = lo
+            }
+            let offset = other.firstKey - firstKey
+            for (i, c) in other.counts.enumerated() { counts[offset + i] += c }
+        }
         total += other.total
         sum += other.sum
         min = Swift.min(min, other.min)
         max = Swift.max(max, other.max)
     }
 
-    /// Rebuilds a histogram from its stored parts (for reading stats files).
-    public init(counts: [Int], total: Int, sum: Double, min: Double, max: Double) {
-        var c = counts
-        if c.count < Self.binCount { c += Array(repeating: 0, count: Self.binCount - c.count) }
-        self.counts = Array(c.prefix(Self.binCount))
-        self.total = total
-        self.sum = sum
-        self.min = min
-        self.max = max
+    /// The counts by bin key, lowest key first, leaving out empty bins.
+    public var bins: [(key: Int, count: Int)] {
+        counts.enumerated().compactMap { $0.element > 0 ? (firstKey + $0.offset, $0.element) : nil }
     }
-}
 
-/// floor(4 · log2(x)) for x ≥ 1, computed from the exponent and a few comparisons so it is
-/// exact at bin edges and needs no libm.
-private func quarterLog2Floor(_ x: Double) -> Int {
-        let e = Int(x.exponent)
-        let m = x.significand  // in [1, 2)
-        // Quarter-octave edges: 2^(1/4), 2^(1/2), 2^(3/4).
-        let q: Int
-        if m < 1.189_207_115_002_721 { q = 0 } else if m < 1.414_213_562_373_095 { q = 1 } else if m < 1.681_792_830_507_429 { q = 2 } else { q = 3 }
-        return e * 4 + q
-}
+    /// The approximate `q`-quantile (`q` in [0, 1]): the bin that holds it, then linear
+    /// interpolation inside the bin, clamped to ``min`` and ``max``. Nil when empty.
+    public func quantile(_ q: Double) -> Double? {
+        guard total > 0 else { return nil }
+        if q <= 0 { return min }
+        if q >= 1 { return max }
+        let target = q * Double(total)
+        var seen = 0.0
+        for (i, c) in counts.enumerated() where c > 0 {
+            let next = seen + Double(c)
+            if next >= target {
+                var (low, high) = Self.range(ofKey: firstKey + i)
+                low = Swift.max(low, min)
+                high = Swift.min(high, max)
+                if high < low { high = low }
+                let f = (target - seen) / Double(c)
+                return low + (high - low) * f
+            }
+            seen = next
+        }
+        return max
+    }
 
-@inline(__always) private func pow2(_ x: Double) -> Double {
-    // 2^x for the bin bounds: integer part through the exponent, fraction by table.
-    let whole = x.rounded(.down)
-    let frac = x - whole
-    let table: [Double] = [1, 1.189_207_115_002_721, 1.414_213_562_373_095, 1.681_792_830_507_429]
-    let idx = Int((frac * 4).rounded())
-    return Double(sign: .plus, exponent: Int(whole), significand: table[min(idx, 3)])
+    /// How many values fall at or above `threshold` (whole bins; the bin holding the threshold
+    /// is split in proportion to its width).
+    public func estimatedCount(atLeast threshold: Double) -> Double {
+        var n = 0.0
+        for (i, c) in counts.enumerated() where c > 0 {
+            var (low, high) = Self.range(ofKey: firstKey + i)
+            low = Swift.max(low, min)
+            high = Swift.min(high, max)
+            if low >= threshold {
+                n += Double(c)
+            } else if high > threshold, high > low {
+                n += Double(c) * (high - threshold) / (high - low)
+            }
+        }
+        return n
+    }
 }

@@ -47,9 +47,9 @@ public struct PipelineExecutor: Sendable {
             if let before = i > 0 ? steps[i - 1] : upstream {
                 try requireUpstreamComplete(before)
             }
-            if step.files.isEmpty {
+            if step.readsDocuments && step.files.isEmpty {
                 throw OutputError(
-                    "step '\(step.name)' has no input files" + (step.position > 0 ? ": the previous step wrote no shards" : ""))
+                    "step '\(step.name)' has no input files" + (step.documentSource != nil ? ": the step whose shards it reads wrote none" : ""))
             }
             let taskList = taskIndex.map { [$0] } ?? Array(0..<step.tasks)
             var report = StepReport(step: step.name, tasks: [], skippedTasks: 0)

@@ -1,6 +1,8 @@
 import Foundation
 import SluiceCore
 import SluiceIO
+import SluiceStats
+import SluiceWeb
 
 /// A stage as a step runs it: its pipeline id, its type and the built stage.
 public struct StageInstance: Sendable {
@@ -19,13 +21,15 @@ public struct StageInstance: Sendable {
 
 /// How a step reads its input files.
 public struct InputSettings: Sendable {
-    public enum Kind: String, Sendable { case jsonl, text }
+    public enum Kind: String, Sendable { case jsonl, text, warc }
     public var kind: Kind
     public var mapping: DocumentFieldMapping
     /// A fixed `source` for documents that have none; nil derives it from the file name.
     public var source: String?
     public var maxLineBytes: Int
     public var maxDocumentBytes: Int
+    /// For `warc` input: the reader's options (from the `input` block).
+    public var warc = WARCReaderOptions()
 
     public init(kind: Kind, mapping: DocumentFieldMapping, source: String?, maxLineBytes: Int, maxDocumentBytes: Int) {
         self.kind = kind
@@ -53,6 +57,14 @@ public struct ExecutionStep: Sendable {
     public var batchSize: Int
     /// Hash of everything that shapes this step's output; stored in completion markers.
     public var configurationHash: String
+    /// The run's folder for stages' side files (`OUT/_work` of the final output).
+    public var workDirectory: String = ""
+    /// False for a step whose only stage is a `WorkStage`: its tasks read no documents.
+    public var readsDocuments = true
+    /// False for a step that ends in a `DocumentSinkStage`: it writes no shards.
+    public var writesDocuments = true
+    /// The position of the step whose shards this step reads; nil for the pipeline's input.
+    public var documentSource: Int?
 
     /// The files task `task` reads.
     public func files(forTask task: Int) -> [String] {
@@ -88,10 +100,10 @@ private struct ProcessedBatch: Sendable {
     var sequence: Int
     var file: String
     var encoded: [UInt8] = []
-    var infos: [EncodedDocumentInfo] = []
+    var profiles = DocumentProfiles()
     /// Documents still to go through the stateful tail, when the step has one.
     var pending: DocumentBatch?
-    var rejected: [String: ([UInt8], [EncodedDocumentInfo])] = [:]
+    var rejected: [String: ([UInt8], DocumentProfiles)] = [:]
     var stats: [StageStats]
 }
 
@@ -125,6 +137,8 @@ final class TaskRunner: @unchecked Sendable {
         let started = monotonicNanoseconds()
         let files = step.files(forTask: task)
         try removePartialOutput()
+        if !step.readsDocuments { return try runWorkTask(started: started) }
+        try beginStageTasks(files: files)
         let totalBytes = files.reduce(0) { $0 + fileSize($1) }
         let reporter = ProgressReporter(
             counters: counters, totalInputBytes: totalBytes,
@@ -179,9 +193,9 @@ final class TaskRunner: @unchecked Sendable {
                         encode(&batch, into: &ready)
                     }
                     for i in totals.indices { totals[i].merge(ready.stats[i]) }
-                    try sink.append(ready.encoded, infos: ready.infos, inputFile: ready.file)
-                    counters.add(counters.documentsWritten, ready.infos.count)
-                    for (stageID, (bytes, infos)) in ready.rejected.sorted(by: { $0.key < $1.key }) {
+                    try sink.append(ready.encoded, profiles: ready.profiles, inputFile: ready.file)
+                    counters.add(counters.documentsWritten, ready.profiles.count)
+                    for (stageID, (bytes, profiles)) in ready.rejected.sorted(by: { $0.key < $1.key }) {
                         let s = try rejectedSinks[stageID] ?? {
                             let made = makeSink(relativeName: {
                                 self.step.output.rejectedShardRelativePath(stageID: stageID, task: self.task, sequence: $0)
@@ -190,7 +204,7 @@ final class TaskRunner: @unchecked Sendable {
                             rejectedSinks[stageID] = made
                             return made
                         }()
-                        try s.append(bytes, infos: infos, inputFile: ready.file)
+                        try s.append(bytes, profiles: profiles, inputFile: ready.file)
                     }
                 } catch {
                     writeError = error
@@ -212,6 +226,13 @@ final class TaskRunner: @unchecked Sendable {
             sink.abort()
             for s in rejectedSinks.values { s.abort() }
             throw RunInterrupted(signal: sig)
+        }
+        do {
+            try finishStageTasks(files: files, totals: &totals)
+        } catch {
+            sink.abort()
+            for s in rejectedSinks.values { s.abort() }
+            throw error
         }
         let shards = try sink.finish()
         var rejectedRecords: [ShardRecord] = []
@@ -262,6 +283,23 @@ final class TaskRunner: @unchecked Sendable {
                     sequence += 1
                 }
                 counters.add(counters.inputBytesDone, max(0, fileSize(file) - consumedBefore))
+            }
+        case .warc:
+            var options = step.input.warc
+            options.source = step.input.source
+            for file in files {
+                if Interruption.requested { return }
+                let more = try readWARCFile(
+                    file, options: options, batchSize: step.batchSize,
+                    progress: { counters.add(counters.inputBytesDone, $0) }, problem: { noteProblem($0) },
+                    shouldStop: { Interruption.requested },
+                    emit: { docs, stats in
+                        counters.add(counters.documentsRead, stats.received)
+                        counters.add(counters.uncompressedBytesRead, stats.bytesOut)
+                        defer { sequence += 1 }
+                        return queue.push(.documents(sequence: sequence, file: file, documents: docs, stats: stats))
+                    })
+                if !more { return }
             }
         case .text:
             var docs: [Document] = []
@@ -414,15 +452,11 @@ final class TaskRunner: @unchecked Sendable {
 
     private func encode(_ batch: inout DocumentBatch, into result: inout ProcessedBatch) {
         result.encoded.reserveCapacity(batch.documents.reduce(0) { $0 + $1.text.utf8.count } + batch.count * 128)
-        result.infos.reserveCapacity(batch.count)
-        for doc in batch.documents {
+        result.profiles.reserveCapacity(batch.count)
+        for doc in batch.documents where step.writesDocuments {
             let before = result.encoded.count
             appendJSONLine(doc, to: &result.encoded)
-            let counts = countText(doc.text)
-            result.infos.append(
-                EncodedDocumentInfo(
-                    lineBytes: result.encoded.count - before, characters: counts.characters, words: counts.words,
-                    lines: counts.lines))
+            result.profiles.append(doc, lineBytes: result.encoded.count - before)
         }
         batch.documents.removeAll()
         for r in batch.takeRejected() {
@@ -430,10 +464,10 @@ final class TaskRunner: @unchecked Sendable {
             if doc.metadata["_rejected"] == nil {
                 doc.metadata["_rejected"] = .object(["stage": .string(r.stageID), "reason": .string(r.reason.name)])
             }
-            var entry = result.rejected[r.stageID] ?? ([], [])
+            var entry = result.rejected.removeValue(forKey: r.stageID) ?? ([], DocumentProfiles())
             let before = entry.0.count
             appendJSONLine(doc, to: &entry.0)
-            entry.1.append(EncodedDocumentInfo(lineBytes: entry.0.count - before, characters: 0, words: 0, lines: 0))
+            entry.1.appendUnprofiled(lineBytes: entry.0.count - before)
             result.rejected[r.stageID] = entry
         }
     }
@@ -480,7 +514,7 @@ final class TaskRunner: @unchecked Sendable {
         }
     }
 
-    private func writeTaskStats(_ stages: [(id: String, type: String, stats: StageStats)], problems: [String], seconds: Double) throws {
+    func writeTaskStats(_ stages: [(id: String, type: String, stats: StageStats)], problems: [String], seconds: Double) throws {
         try createDirectory(step.output.statsDirectory)
         let json: JSONValue = .object([
             "task": .int(task), "tasks": .int(step.tasks), "step": .string(step.name),

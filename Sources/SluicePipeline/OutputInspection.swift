@@ -1,6 +1,7 @@
 import Foundation
 import SluiceCore
 import SluiceIO
+import SluiceStats
 
 /// Reads an output folder's markers and stats: what `sluice stats` and `sluice verify` show.
 public struct OutputSummary: Sendable {
@@ -10,6 +11,10 @@ public struct OutputSummary: Sendable {
     public var shards: [ShardRecord]
     public var stages: [(id: String, type: String, stats: StageStats)]
     public var inputProblems: [String]
+    /// The pipeline's name from `_manifest.json`, once the run is complete.
+    public var name: String?
+    /// The pipeline file's text from `_manifest.json`.
+    public var pipelineText: String?
 
     public var documents: Int { shards.reduce(0) { $0 + $1.documents } }
     public var bytes: Int { shards.reduce(0) { $0 + $1.bytes } }
@@ -54,6 +59,51 @@ public struct OutputSummary: Sendable {
         }
         self.stages = stages
         inputProblems = problems
+        if let data = FileManager.default.contents(atPath: layout.manifestPath),
+            let value = try? [UInt8](data).withUnsafeBytes({ try parseJSONValue($0) })
+        {
+            name = value.objectValue?["name"]?.stringValue
+            pipelineText = value.objectValue?["pipeline"]?.stringValue
+        }
+    }
+
+    /// The run's statistics: the funnel, the shards and their merged statistics, read from the
+    /// sidecars (in parallel), or with `recompute` from the shards themselves on `workers`
+    /// threads. A missing or unreadable sidecar is reported in
+    /// ``RunStatistics/statisticsProblems`` and left out of the merge.
+    public func statistics(recompute: Bool = false, workers: Int = 2) throws -> RunStatistics {
+        let layout = OutputLayout(root: root)
+        var entries = shards.map {
+            ShardEntry(path: $0.path, documents: $0.documents, bytes: $0.bytes, compressedBytes: $0.compressedBytes, statistics: nil)
+        }
+        var problems: [String] = []
+        if recompute {
+            let outcomes = try ShardScanner.scan(paths: shards.map { layout.path($0.path) }, workers: workers)
+            for (i, o) in outcomes.enumerated() {
+                var st = o.statistics
+                // The input files are not in the shard; keep the sidecar's list when it has one.
+                if let old = try? ShardStatistics(contentsOf: layout.path(OutputLayout.shardStatsName(forShard: shards[i].path))) {
+                    st.inputFiles = old.inputFiles
+                }
+                entries[i].statistics = st
+                problems += o.problems
+            }
+        } else {
+            let paths = shards.map { layout.path(OutputLayout.shardStatsName(forShard: $0.path)) }
+            let loaded = readSidecars(paths, workers: max(2, workers))
+            for (i, r) in loaded.enumerated() {
+                switch r {
+                case .success(let st): entries[i].statistics = st
+                case .failure(let e): problems.append("\(shards[i].path): \(e)")
+                }
+            }
+        }
+        var result = RunStatistics(
+            root: root, name: name, tasks: tasks, completedTasks: completedTasks,
+            stages: stages.map { FunnelStage(id: $0.id, type: $0.type, stats: $0.stats) }, shards: entries,
+            inputProblems: inputProblems, recomputed: recompute, statisticsProblems: problems)
+        result.pipelineText = pipelineText
+        return result
     }
 
     /// The `--json` shape fixed by the architecture: `totals`, `stages`, `shards`.
@@ -75,61 +125,88 @@ public struct OutputSummary: Sendable {
         ])
     }
 
-    /// The human-readable report: totals, the funnel by stage and reason, and the shard table.
+    /// ``json`` with the keys of a ``RunStatistics`` added: `text`, `lengths`, `metadata`,
+    /// `categories`, and each shard's text counts.
+    public func json(with statistics: RunStatistics) -> JSONValue {
+        guard case .object(var o) = json else { return json }
+        if case .object(var totals)? = o["totals"] {
+            totals["characters"] = .int(statistics.combined.characters)
+            totals["words"] = .int(statistics.combined.words)
+            totals["lines"] = .int(statistics.combined.lines)
+            if let input = statistics.documentsIn { totals["documents_in"] = .int(input) }
+            o["totals"] = .object(totals)
+        }
+        if case .array(let list)? = o["shards"] {
+            o["shards"] = .array(list.enumerated().map { i, v in
+                guard case .object(var s) = v, i < statistics.shards.count else { return v }
+                for (k, x) in RunStatistics.shardExtraJSON(statistics.shards[i]) { s[k] = x }
+                return .object(s)
+            })
+        }
+        for (k, v) in statistics.distributionJSON { o[k] = v }
+        return .object(o)
+    }
+
+    /// The human-readable report: totals, the funnel by stage and reason, the shard table and
+    /// the distributions from the sidecars.
     public func render(maxShardRows: Int = 20) -> String {
-        var out = "\(root): \(documents) documents in \(shards.count) shards, \(formatBytes(bytes)) JSONL, \(formatBytes(compressedBytes)) compressed"
-        if completedTasks < tasks { out += " (\(completedTasks) of \(tasks) tasks complete)" }
-        out += "\n\n" + renderFunnel(stages)
-        out += "\n"
-        var rows: [[String]] = [["shard", "documents", "bytes", "compressed"]]
-        for s in shards.prefix(maxShardRows) {
-            rows.append([s.path, String(s.documents), formatBytes(s.bytes), formatBytes(s.compressedBytes)])
-        }
-        out += renderTable(rows, rightAligned: [1, 2, 3])
-        if shards.count > maxShardRows { out += "… and \(shards.count - maxShardRows) more shards\n" }
-        if !inputProblems.isEmpty {
-            out += "\ninput problems (\(inputProblems.count)):\n"
-            for p in inputProblems.prefix(20) { out += "  " + p + "\n" }
-        }
-        return out
+        var options = RunStatistics.TextOptions()
+        options.maxShardRows = maxShardRows
+        if let s = try? statistics() { return s.renderText(options) }
+        return RunStatistics(
+            root: root, name: name, tasks: tasks, completedTasks: completedTasks,
+            stages: stages.map { FunnelStage(id: $0.id, type: $0.type, stats: $0.stats) },
+            shards: shards.map { ShardEntry(path: $0.path, documents: $0.documents, bytes: $0.bytes, compressedBytes: $0.compressedBytes, statistics: nil) },
+            inputProblems: inputProblems
+        ).renderText(options)
     }
 }
 
-/// The funnel table: received, kept, dropped with reasons and time, one row per stage.
-public func renderFunnel(_ stages: [(id: String, type: String, stats: StageStats)]) -> String {
-    var rows: [[String]] = [["stage", "type", "received", "kept", "dropped", "seconds"]]
-    for s in stages {
-        let pct = s.stats.received > 0 ? formatFixed(100 * Double(s.stats.droppedTotal) / Double(s.stats.received), digits: 1) + "%" : "-"
-        rows.append([s.id, s.type, String(s.stats.received), String(s.stats.kept),
-                     "\(s.stats.droppedTotal) (\(pct))", formatFixed(s.stats.seconds, digits: 2)])
-        for (reason, n) in s.stats.dropped.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
-            rows.append(["", "  " + reason, "", "", String(n), ""])
-        }
-        for (name, n) in s.stats.counters.sorted(by: { $0.key < $1.key }) {
-            rows.append(["", "  (" + name + ")", "", "", String(n), ""])
+/// Reads statistics sidecars on `workers` threads; results in the order of `paths`.
+func readSidecars(_ paths: [String], workers: Int) -> [Result<ShardStatistics, any Error>] {
+    let results = SidecarSlots(count: paths.count)
+    DispatchQueue.concurrentPerform(iterations: max(1, min(workers, paths.count))) { w in
+        var i = w
+        let step = max(1, min(workers, paths.count))
+        while i < paths.count {
+            let r: Result<ShardStatistics, any Error>
+            if FileManager.default.fileExists(atPath: paths[i]) {
+                r = Result { try ShardStatistics(contentsOf: paths[i]) }
+            } else {
+                r = .failure(OutputError("statistics sidecar \((paths[i] as NSString).lastPathComponent) is missing"))
+            }
+            results.set(i, r)
+            i += step
         }
     }
-    return renderTable(rows, rightAligned: [2, 3, 4, 5])
+    return results.values
+}
+
+private final class SidecarSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<ShardStatistics, any Error>?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<ShardStatistics, any Error>) {
+        lock.lock()
+        slots[i] = r
+        lock.unlock()
+    }
+    var values: [Result<ShardStatistics, any Error>] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.map { $0! }
+    }
+}
+
+/// The funnel table: received, kept and dropped documents with their shares, reasons and time,
+/// one row per stage (see ``renderFunnelText(_:)``).
+public func renderFunnel(_ stages: [(id: String, type: String, stats: StageStats)]) -> String {
+    renderFunnelText(stages.map { FunnelStage(id: $0.id, type: $0.type, stats: $0.stats) })
 }
 
 /// A plain-text table with a rule under the header.
 public func renderTable(_ rows: [[String]], rightAligned: Set<Int>) -> String {
-    guard let header = rows.first else { return "" }
-    var widths = Array(repeating: 0, count: header.count)
-    for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
-    var out = ""
-    for (n, r) in rows.enumerated() {
-        var line = ""
-        for (i, c) in r.enumerated() where i < widths.count {
-            let padding = String(repeating: " ", count: widths[i] - c.count)
-            if i > 0 { line += "  " }
-            line += rightAligned.contains(i) ? padding + c : c + padding
-        }
-        while line.hasSuffix(" ") { line.removeLast() }
-        out += line + "\n"
-        if n == 0 { out += widths.enumerated().map { String(repeating: "-", count: $0.element) }.joined(separator: "  ") + "\n" }
-    }
-    return out
+    renderTextTable(rows, rightAligned: rightAligned)
 }
 
 /// Checks that an output folder is whole: every shard of every completion marker exists,
@@ -226,4 +303,98 @@ func verifyShard(path: String, record: ShardRecord) -> [String] {
         problems.append("\(name): \(error)")
     }
     return problems
+}
+
+/// The files `sluice inspect` reads for `path`: the file itself; for an output folder, its
+/// shards in order; with `dropped`, the rejected shards under `_rejected/` of the stages that
+/// dropped documents for that reason. Errors say what is missing and how to get it.
+public func inspectionFiles(path: String, dropped: String?) throws -> [String] {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        throw OutputError("\(path) does not exist; give a shard file or the output folder of a run")
+    }
+    if !isDir.boolValue { return [path] }
+    let layout = OutputLayout(root: path)
+    let fm = FileManager.default
+    func dataFiles(in dir: String) -> [String] {
+        ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter {
+            !$0.hasPrefix(".") && ($0.hasSuffix(".jsonl") || $0.hasSuffix(".jsonl.zst") || $0.hasSuffix(".jsonl.gz"))
+        }.sorted().map { dir + "/" + $0 }
+    }
+    guard let reason = dropped else {
+        let shards = ((try? fm.contentsOfDirectory(atPath: layout.root)) ?? []).filter(OutputLayout.isShardName).sorted()
+        if !shards.isEmpty { return shards.map { layout.path($0) } }
+        let other = dataFiles(in: layout.root)
+        if !other.isEmpty { return other }
+        throw OutputError("\(path) holds no shards (NNNNN_NNNN.jsonl.zst) and no .jsonl files")
+    }
+    var rejectedRoot = layout.rejectedDirectory
+    var stageDirs: [String]
+    if fm.fileExists(atPath: rejectedRoot) {
+        stageDirs = ((try? fm.contentsOfDirectory(atPath: rejectedRoot)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    } else if (layout.root as NSString).lastPathComponent == "_rejected" {
+        rejectedRoot = layout.root
+        stageDirs = ((try? fm.contentsOfDirectory(atPath: rejectedRoot)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    } else {
+        throw OutputError(
+            "\(path) has no _rejected/ folder: this run did not keep the documents it dropped. Set `rejected: true` under output: in the pipeline (or run with --set output.rejected=true) and run it again into a new folder")
+    }
+    // Narrow to the stages whose funnel has the reason.
+    if let summary = try? OutputSummary(root: layout.root), !summary.stages.isEmpty, reason != "*", reason != "all" {
+        var wanted: [String] = []
+        var known: [String] = []
+        for s in summary.stages {
+            for (r, n) in s.stats.dropped.sorted(by: { $0.value > $1.value }) {
+                known.append("\(s.id):\(r) (\(n))")
+                let colon = reason.split(whereSeparator: { $0 == ":" || $0 == "/" }).map(String.init)
+                if r == reason || s.id == reason || (colon.count == 2 && colon[0] == s.id && (colon[1] == r || colon[1] == "*")) {
+                    if !wanted.contains(s.id) { wanted.append(s.id) }
+                }
+            }
+        }
+        if wanted.isEmpty {
+            throw OutputError(
+                "no stage of this run dropped documents for '\(reason)'. "
+                    + (known.isEmpty ? "This run dropped nothing." : "Reasons in this run: " + known.joined(separator: ", ")))
+        }
+        stageDirs = stageDirs.filter { wanted.contains($0) }
+        if stageDirs.isEmpty {
+            throw OutputError("\(rejectedRoot) has no folder for stage \(wanted.joined(separator: ", ")): its dropped documents were not kept")
+        }
+    }
+    let files = stageDirs.flatMap { dataFiles(in: rejectedRoot + "/" + $0) }
+    if files.isEmpty { throw OutputError("\(rejectedRoot) holds no rejected shards") }
+    return files
+}
+
+/// The HTML report of the run in `root` (see ``renderHTMLReport(_:samples:version:)``), with
+/// example documents from its shards and rejected shards.
+public func buildReport(root: String, recompute: Bool = false, workers: Int = 2, keptExamples: Int = 6, droppedExamples: Int = 3) throws -> String {
+    let summary = try OutputSummary(root: root)
+    let statistics = try summary.statistics(recompute: recompute, workers: workers)
+    let layout = OutputLayout(root: root)
+    let fm = FileManager.default
+    var rejected: [String: [String]] = [:]
+    for stage in ((try? fm.contentsOfDirectory(atPath: layout.rejectedDirectory)) ?? []).sorted() where !stage.hasPrefix(".") {
+        let dir = layout.rejectedDirectory + "/" + stage
+        rejected[stage] = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".jsonl.zst") && !$0.hasPrefix(".") }
+            .sorted().map { dir + "/" + $0 }
+    }
+    var reasons: [(stage: String, reason: String)] = []
+    for s in summary.stages {
+        for (r, _) in s.stats.dropped.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
+            reasons.append((s.id, r))
+        }
+    }
+    let samples = collectReportSamples(
+        keptShards: summary.shards.map { layout.path($0.path) }, rejectedShards: rejected, reasons: reasons,
+        kept: keptExamples, perReason: droppedExamples)
+    return renderHTMLReport(statistics, samples: samples, version: sluiceVersion)
+}
+
+/// Writes a report file atomically, creating its folder.
+public func writeReport(_ html: String, to path: String) throws {
+    let dir = (path as NSString).deletingLastPathComponent
+    if !dir.isEmpty { try createDirectory(dir) }
+    try writeAtomically(path: path, bytes: Array(html.utf8))
 }

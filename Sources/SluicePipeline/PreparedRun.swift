@@ -1,6 +1,7 @@
 import Foundation
 import SluiceCore
 import SluiceIO
+import SluiceWeb
 
 /// A pipeline file loaded, validated and resolved into steps: what `sluice run` and
 /// `sluice validate` work from. All the logic of those commands lives here, not in the CLI.
@@ -35,47 +36,53 @@ public struct PreparedRun: Sendable {
         switch spec.input.type {
         case .jsonl: kind = .jsonl
         case .text: kind = .text
-        default:
-            throw PipelineError(
-                "input type '\(spec.input.type.rawValue)' is not available in this version of sluice; use jsonl or text",
-                at: spec.input.location)
+        case .warc: kind = .warc
         }
-        let input = InputSettings(
+        var input = InputSettings(
             kind: kind, mapping: DocumentFieldMapping(textKey: spec.input.textKey, idKey: spec.input.idKey),
             source: spec.input.source, maxLineBytes: spec.input.maxLineBytes.bytes,
             maxDocumentBytes: spec.input.maxDocumentBytes.bytes)
+        if kind == .warc {
+            input.warc = try YAMLNodeDecoder(context: "'input'", pathPrefix: "input", options: WARCReaderOptions.options)
+                .decode(WARCReaderOptions.self, from: .mapping(spec.input.options))
+        }
         let finalPath = spec.output.path
         var steps: [ExecutionStep] = []
         var upstreamHash = "input:" + spec.input.type.rawValue + ":" + spec.input.textKey + ":" + spec.input.idKey
             + ":" + (spec.input.source ?? "") + ":" + files.joined(separator: "\n")
-        for (i, step) in loaded.steps.enumerated() {
-            let isLast = i == loaded.steps.count - 1
+            + (kind == .warc ? ":" + canonicalYAML(.mapping(spec.input.options)) : "")
+        let shardInput = InputSettings(
+            kind: .jsonl, mapping: DocumentFieldMapping(), source: nil, maxLineBytes: Int.max / 2, maxDocumentBytes: Int.max / 2)
+        let plan = try planSteps(loaded.steps)
+        for (i, step) in plan.enumerated() {
+            let isLast = i == plan.count - 1
             var outputPath = step.spec.output.path
-            if !isLast && outputPath == finalPath {
+            if !step.isMain || (!isLast && outputPath == finalPath) {
                 outputPath = OutputLayout(root: finalPath).path("_steps/\(pad(i, 2))_\(step.name)")
             }
             let taskCount = tasks ?? step.spec.run.tasks
             var hashText = upstreamHash + "\nstep:\(step.name)\ntasks:\(taskCount)\nshard:\(step.spec.output.maxShardBytes.bytes)"
                 + "\nlevel:\(step.spec.output.compressionLevel)\nrejected:\(step.spec.output.rejected)\n"
-            for s in step.spec.stages { hashText += "stage:" + s.id + ":" + s.type + ":" + canonicalYAML(s.node) + "\n" }
+            for s in step.stages { hashText += s.hashText }
             let hash = hex64(XXH64.hash(hashText))
             upstreamHash = "upstream:" + hash
+            // A step reads the shards of the nearest earlier step that wrote some, else the input.
+            let source = step.readsDocuments ? plan[..<i].lastIndex(where: \.writesDocuments) : nil
             steps.append(
                 ExecutionStep(
                     name: step.name, position: i,
-                    input: i == 0 ? input : InputSettings(
-                        kind: .jsonl, mapping: DocumentFieldMapping(), source: nil,
-                        maxLineBytes: Int.max / 2, maxDocumentBytes: Int.max / 2),
-                    files: i == 0 ? files : [],
-                    stages: step.stages.enumerated().map { j, built in
+                    input: source == nil ? input : shardInput,
+                    files: source == nil && step.readsDocuments ? files : [],
+                    stages: step.stages.map { planned in
                         StageInstance(
-                            id: built.id, type: built.type, stage: built.stage,
-                            isStateless: registry.entry(for: built.type)?.isStateless ?? true)
+                            id: planned.id, type: planned.type, stage: planned.stage,
+                            isStateless: type(of: planned.stage).isStateless)
                     },
                     output: OutputLayout(root: outputPath), maxShardBytes: step.spec.output.maxShardBytes.bytes,
                     compressionLevel: step.spec.output.compressionLevel, writeRejected: step.spec.output.rejected,
                     tasks: taskCount, workers: workers ?? step.spec.run.workers, batchSize: step.spec.run.batchSize,
-                    configurationHash: hash))
+                    configurationHash: hash, workDirectory: OutputLayout(root: finalPath).path("_work"),
+                    readsDocuments: step.readsDocuments, writesDocuments: step.writesDocuments, documentSource: source))
         }
         self.steps = steps
     }
@@ -100,7 +107,7 @@ public struct PreparedRun: Sendable {
         var reports: [PipelineExecutor.StepReport] = []
         for i in resolved.indices {
             if i > 0 {
-                // A later step reads the shards of the step before, once that step is complete.
+                // A later step starts once the step before is complete.
                 let upstream = resolved[i - 1]
                 let executorCheck = PipelineExecutor(
                     steps: [upstream], taskIndex: nil, progress: progress, pipelineName: pipeline.spec.name,
@@ -109,12 +116,20 @@ public struct PreparedRun: Sendable {
                     if taskIndex != nil { break }
                     throw OutputError("step '\(upstream.name)' did not complete")
                 }
-                var files: [String] = []
-                for t in 0..<upstream.tasks {
-                    let record = try readCompletion(upstream.output.completionPath(t))
-                    files += record.shards.map { upstream.output.path($0.path) }
+                if let k = resolved[i].documentSource {
+                    // The shards of the step this one reads (the one before, unless that
+                    // step wrote none).
+                    let source = resolved[k]
+                    guard executorCheck.isComplete(source) || k == i - 1 else {
+                        throw OutputError("step '\(source.name)' did not complete")
+                    }
+                    var files: [String] = []
+                    for t in 0..<source.tasks {
+                        let record = try readCompletion(source.output.completionPath(t))
+                        files += record.shards.map { source.output.path($0.path) }
+                    }
+                    resolved[i].files = files.sorted()
                 }
-                resolved[i].files = files.sorted()
             }
             let executor = PipelineExecutor(
                 steps: [resolved[i]], upstream: i > 0 ? resolved[i - 1] : nil, taskIndex: taskIndex, progress: progress, pipelineName: pipeline.spec.name,

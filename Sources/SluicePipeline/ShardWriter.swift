@@ -1,68 +1,6 @@
 import SluiceCore
 import SluiceIO
-
-/// What the writer needs to know about one encoded document besides its bytes.
-struct EncodedDocumentInfo: Sendable {
-    var lineBytes: Int
-    var characters: Int
-    var words: Int
-    var lines: Int
-}
-
-/// Statistics of one shard, written beside it as `NNNNN_NNNN.stats.json`.
-struct ShardStatistics: Sendable {
-    var documents = 0
-    var bytes = 0
-    var compressedBytes = 0
-    var characters = 0
-    var words = 0
-    var lines = 0
-    var characterHistogram = LogHistogram()
-    var inputFiles: [String] = []
-
-    mutating func add(_ info: EncodedDocumentInfo) {
-        documents += 1
-        bytes += info.lineBytes
-        characters += info.characters
-        words += info.words
-        lines += info.lines
-        characterHistogram.add(Double(info.characters))
-    }
-
-    func json(shard: String) -> JSONValue {
-        .object([
-            "shard": .string(shard),
-            "documents": .int(documents), "bytes": .int(bytes), "compressed_bytes": .int(compressedBytes),
-            "characters": .int(characters), "words": .int(words), "lines": .int(lines),
-            "histograms": .object(["characters": characterHistogram.json]),
-            "input_files": .array(inputFiles.map { .string($0) }),
-        ])
-    }
-}
-
-extension LogHistogram {
-    /// Sparse JSON form: `{"bins_per_doubling": 4, "total": n, "sum": s, "min": a, "max": b, "counts": {"bin": count}}`.
-    var json: JSONValue {
-        var counts = JSONObject()
-        for (i, c) in self.counts.enumerated() where c > 0 { counts.append(key: String(i), value: .int(c)) }
-        return .object([
-            "bins_per_doubling": .int(LogHistogram.binsPerDoubling), "total": .int(total),
-            "sum": .double(sum), "min": total > 0 ? .double(min) : .null, "max": total > 0 ? .double(max) : .null,
-            "counts": .object(counts),
-        ])
-    }
-
-    init(json: JSONValue) {
-        let o = json.objectValue ?? JSONObject()
-        var counts = Array(repeating: 0, count: LogHistogram.binCount)
-        for e in o["counts"]?.objectValue ?? JSONObject() {
-            if let i = Int(e.key), i >= 0, i < counts.count, case .number(let n) = e.value { counts[i] = n.intValue ?? 0 }
-        }
-        self.init(
-            counts: counts, total: Int(o["total"]?.doubleValue ?? 0), sum: o["sum"]?.doubleValue ?? 0,
-            min: o["min"]?.doubleValue ?? .infinity, max: o["max"]?.doubleValue ?? -.infinity)
-    }
-}
+import SluiceStats
 
 /// Writes a task's documents into shards `TTTTT_SSSS.jsonl.zst`, rotating when a shard's
 /// uncompressed size would pass `maxShardBytes`. Each shard is written under a temporary name,
@@ -83,7 +21,8 @@ final class ShardSink {
     private var compressed: [UInt8] = []
     private var hasher = XXH64()
     private var current = ShardStatistics()
-    private var currentInputs: [String] = []
+    /// Uncompressed bytes in the open shard.
+    private var currentBytes = 0
     private(set) var records: [ShardRecord] = []
 
     init(layout: OutputLayout, task: Int, maxShardBytes: Int, level: Int, compressionThreads: Int,
@@ -97,29 +36,35 @@ final class ShardSink {
         self.relativeName = relativeName
     }
 
-    /// Appends encoded JSONL lines; `infos[i]` describes the i-th line of `bytes`.
-    func append(_ bytes: [UInt8], infos: [EncodedDocumentInfo], inputFile: String) throws {
+    /// Appends encoded JSONL lines; `profiles` describes the lines of `bytes` in order.
+    func append(_ bytes: [UInt8], profiles: DocumentProfiles, inputFile: String) throws {
         var start = 0
         var runStart = 0
         var runBytes = 0
-        for info in infos {
-            if file != nil, current.bytes + info.lineBytes > maxShardBytes, current.bytes > 0 {
+        var runFirst = 0
+        for i in 0..<profiles.count {
+            let lineBytes = profiles.lineBytes[i]
+            if file != nil, currentBytes + lineBytes > maxShardBytes, currentBytes > 0 {
                 try write(bytes, from: runStart, count: runBytes)
+                addStatistics(profiles, runFirst..<i, inputFile: inputFile)
                 try finishShard()
                 runStart = start
                 runBytes = 0
+                runFirst = i
             }
             if file == nil { try openShard() }
-            current.add(info)
-            noteInput(inputFile)
-            runBytes += info.lineBytes
-            start += info.lineBytes
+            currentBytes += lineBytes
+            runBytes += lineBytes
+            start += lineBytes
         }
         if runBytes > 0 { try write(bytes, from: runStart, count: runBytes) }
+        addStatistics(profiles, runFirst..<profiles.count, inputFile: inputFile)
     }
 
-    private func noteInput(_ f: String) {
-        if currentInputs.last != f && !currentInputs.contains(f) { currentInputs.append(f) }
+    private func addStatistics(_ profiles: DocumentProfiles, _ range: Range<Int>, inputFile: String) {
+        guard !range.isEmpty else { return }
+        current.add(profiles, range: range)
+        current.noteInputFile(inputFile)
     }
 
     private func openShard() throws {
@@ -128,7 +73,7 @@ final class ShardSink {
         compressor = try ZstdCompressor(level: level, workers: compressionThreads)
         hasher = XXH64()
         current = ShardStatistics()
-        currentInputs = []
+        currentBytes = 0
         compressed.removeAll(keepingCapacity: true)
     }
 
@@ -156,7 +101,6 @@ final class ShardSink {
         compressed.removeAll(keepingCapacity: true)
         try compressor.endFrame(into: &compressed)
         try flushCompressed(to: file)
-        current.inputFiles = currentInputs
         let name = relativeName(sequence)
         if writeSidecars {
             try writeAtomically(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SluicePipeline
+import SluiceStats
 
 /// Exit status: 0 on success, 1 on a failed run, 2 on bad usage or an invalid pipeline.
 enum Exit {
@@ -18,7 +19,7 @@ struct Sluice: ParsableCommand {
             invalid pipeline. Progress and logs go to standard error.
             """,
         version: sluiceVersion,
-        subcommands: [Run.self, Validate.self, ListStages.self, Stats.self, Verify.self])
+        subcommands: [Run.self, Validate.self, ListStages.self, Stats.self, Inspect.self, Report.self, Diff.self, Verify.self, FastTextCommand.self, LLMCommand.self])
 }
 
 enum LogFormat: String, ExpressibleByArgument, CaseIterable {
@@ -150,21 +151,74 @@ struct ListStages: ParsableCommand {
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show an output folder's statistics: totals, the funnel by stage and reason, shards.")
+        abstract: "Show an output folder's statistics: totals, the funnel, shards, distributions and top values.",
+        discussion: """
+            Reads the completion markers, _stats/ and the statistics sidecars beside the shards, not \
+            the shards. --recompute reads the shards instead (streaming, in parallel). --by FIELD \
+            breaks the documents down by language, source, domain or content_type from the \
+            sidecars, or by any other field (a metadata path such as quality_bucket or \
+            metadata.warc.type, or a top-level key) by reading the shards.
+            """)
 
     @Argument(help: "The output folder of a run (its output.path).")
     var out: String
 
-    @Flag(help: "Print JSON: totals, stages and shards.")
+    @Flag(help: "Print JSON: totals, stages and shards, plus text, lengths, metadata and categories.")
     var json = false
+
+    @Option(help: ArgumentHelp("Break documents down by a field: language, source, domain, content_type, or any metadata path.", valueName: "field"))
+    var by: String?
+
+    @Flag(help: "Recompute the statistics from the shards instead of reading the sidecars.")
+    var recompute = false
+
+    @Option(help: ArgumentHelp("Threads for --recompute and for reading shards.", valueName: "n"))
+    var workers: Int = 2
+
+    @Option(help: ArgumentHelp("Rows of the shard table.", valueName: "n"))
+    var shards: Int = 20
+
+    @Flag(name: .customLong("no-histograms"), help: "Leave the text histograms out.")
+    var noHistograms = false
+
+    func validate() throws {
+        if workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if shards < 0 { throw ValidationError("--shards must be 0 or more") }
+    }
 
     func run() throws {
         do {
             let summary = try OutputSummary(root: out)
+            let started = Date()
+            let statistics = try summary.statistics(recompute: recompute, workers: workers)
+            if recompute {
+                let seconds = max(Date().timeIntervalSince(started), 1e-9)
+                FileHandle.standardError.write(Data(("sluice: " + statistics.rescanReport(seconds: seconds, workers: workers) + "\n").utf8))
+            }
+            var breakdown: Breakdown?
+            if let by {
+                if let field = CategoryField(userName: by) {
+                    breakdown = statistics.breakdown(field)
+                } else {
+                    let layout = OutputLayout(root: out)
+                    breakdown = try ShardScanner.breakdown(
+                        paths: summary.shards.map { layout.path($0.path) }, field: FieldPath(by), workers: workers)
+                }
+            }
             if json {
-                print(renderJSON(summary.json), terminator: "")
+                var value = summary.json(with: statistics)
+                if let breakdown, case .object(var o) = value {
+                    o["breakdown"] = breakdown.json
+                    value = .object(o)
+                }
+                print(renderJSON(value), terminator: "")
+            } else if let breakdown {
+                print(breakdown.renderText(), terminator: "")
             } else {
-                print(summary.render(), terminator: "")
+                var options = RunStatistics.TextOptions()
+                options.maxShardRows = shards
+                options.histograms = !noHistograms
+                print(statistics.renderText(options), terminator: "")
             }
         } catch {
             FileHandle.standardError.write(Data("sluice: error: \(error)\n".utf8))

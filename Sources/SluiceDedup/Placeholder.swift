@@ -1,1 +1,0 @@
-// The SluiceDedup module; see ../shared/design/ARCHITECTURE.md.

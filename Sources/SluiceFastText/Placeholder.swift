@@ -1,1 +1,0 @@
-// The SluiceFastText module; see ../shared/design/ARCHITECTURE.md.

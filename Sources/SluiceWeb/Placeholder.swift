@@ -1,1 +1,0 @@
-// The SluiceWeb module; see ../shared/design/ARCHITECTURE.md.
