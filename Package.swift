@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "SluiceFastTextTests", dependencies: ["SluiceFastText", "SluiceTestSupport"]),
         .testTarget(name: "SluiceDedupTests", dependencies: ["SluiceDedup", "SluiceTestSupport"]),
         .testTarget(name: "SluiceStatsTests", dependencies: ["SluiceStats", "SluicePipeline", "SluiceTestSupport"]),
-        .testTarget(name: "SluiceLLMTests", dependencies: ["SluiceLLM", "SluiceSynth", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceLLMTests", dependencies: ["SluiceLLM", "SluiceSynth", "SluiceTestSupport", "sluice"]),
         .testTarget(name: "SluicePipelineTests", dependencies: ["SluicePipeline", "SluiceTestSupport", "sluice"]),
     ]
 )
