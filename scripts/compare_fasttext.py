@@ -18,7 +18,10 @@ Checks, each printed with PASS/FAIL:
      fasttext quantize`: official fastText loads them and predicts exactly what Sluice
      predicts, and their test precision is within 1 point of official models trained with
      the same flags.
-  4. Speed (reported): language ID per core (user CPU seconds), official `fasttext predict`
+  4. The language_id stage on every SampleData document (through `sluice run`): the same
+     metadata.language and metadata.language_score as datatrove's recipe with official
+     fastText (`predict(text.replace("\n", " "))`).
+  5. Speed (reported): language ID per core (user CPU seconds), official `fasttext predict`
      vs `sluice fasttext predict` on the same lines; training time with the same flags and
      threads.
 
@@ -107,6 +110,15 @@ def worker_main(spec):
             for line in f:
                 labels, probs = m.predict(line.rstrip("\n"), k=spec["k"])
                 out.append([list(labels), [float(p) for p in probs]])
+        json.dump(out, open(spec["output"], "w"))
+        print(json.dumps({"ok": True}))
+    elif task == "predict_documents":
+        # datatrove's LanguageFilter: text.replace("\n", " "), then the best label.
+        m = fasttext.load_model(spec["model"])
+        out = {}
+        for doc_id, text in json.load(open(spec["documents"])):
+            labels, probs = m.predict(text.replace("\n", " "), k=1)
+            out[doc_id] = [labels[0][len("__label__"):], float(probs[0])] if labels else None
         json.dump(out, open(spec["output"], "w"))
         print(json.dumps({"ok": True}))
     elif task == "time_predict":
@@ -379,7 +391,37 @@ def compare(args):
         diff = (theirs["precision"] - official_precision[name]) * 100
         check(abs(diff) <= 1.0, f"Sluice-trained {name}: P@1 {theirs['precision']:.4f} vs official-trained {official_precision[name]:.4f} ({diff:+.2f} points, limit 1)")
 
-    # 4. Speed.
+    # 4. The language_id stage, end to end, against datatrove's recipe.
+    pipeline = os.path.join(work, "lid_stage.yaml")
+    inputs = [os.path.join(ROOT, "SampleData", f) for f in sorted(os.listdir(os.path.join(ROOT, "SampleData"))) if f.endswith(".jsonl.zst")]
+    with open(pipeline, "w") as f:
+        f.write("name: lid_stage\ninput:\n  type: jsonl\n  paths: " + json.dumps(inputs) + "\n")
+        f.write("stages:\n  - type: language_id\n    model: " + json.dumps(lid) + "\n    label_only: true\n")
+        f.write("output:\n  path: " + json.dumps(os.path.join(work, "lid_stage_out")) + "\nrun:\n  tasks: 2\n  workers: 2\n")
+    shutil.rmtree(os.path.join(work, "lid_stage_out"), ignore_errors=True)
+    subprocess.run([sluice, "run", pipeline, "--quiet"], check=True, stdout=subprocess.DEVNULL)
+    stage_docs = {}
+    out_dir = os.path.join(work, "lid_stage_out")
+    for name in sorted(os.listdir(out_dir)):
+        if name.endswith(".jsonl.zst"):
+            for d in read_jsonl_zst(os.path.join(out_dir, name)):
+                stage_docs[d["id"]] = (d["metadata"].get("language"), d["metadata"].get("language_score"))
+    documents = []
+    for path in inputs:
+        for d in read_jsonl_zst(path):
+            documents.append([d["id"], d["text"]])
+    docs_path = os.path.join(work, "lid_documents.json")
+    json.dump(documents, open(docs_path, "w"))
+    out = os.path.join(work, "lid_documents_official.json")
+    run_worker(predictor, "predict_documents", model=lid, documents=docs_path, output=out)
+    official = json.load(open(out))
+    same_label = sum(1 for i, v in official.items() if v and stage_docs.get(i, (None,))[0] == v[0])
+    worst = max((abs(stage_docs[i][1] - v[1]) for i, v in official.items() if v and i in stage_docs), default=1.0)
+    check(len(stage_docs) == len(documents), f"language_id stage kept every document with label_only ({len(stage_docs)}/{len(documents)})")
+    check(same_label == len(official), f"language_id stage: same language as datatrove's recipe on {same_label}/{len(official)} documents")
+    check(worst <= TOLERANCE, f"language_id stage: largest language_score difference {worst:.2e} (limit {TOLERANCE:g})")
+
+    # 5. Speed.
     official_cli = shutil.which("fasttext")
     unl = unlabelled(lines, os.path.join(work, "lines_plain.txt"))
     reps = 3

@@ -61,21 +61,33 @@ public struct DatatroveText {
         words.removeAll(keepingCapacity: true)
         wordStarts.removeAll(keepingCapacity: true)
         wordEnds.removeAll(keepingCapacity: true)
-        let n = simplified.count
-        var i = 0
-        while i < n {
-            while i < n && simplified[i] == 0x20 { i += 1 }
-            if i >= n { break }
-            var j = i
-            var ascii = true
-            while j < n && simplified[j] != 0x20 {
-                let b = simplified[j]
-                // Letters and digits only: punctuation can come back through NFD (≠ is = and a mark).
-                if !((b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)) { ascii = false }
-                j += 1
+        words.reserveCapacity(simplified.count + 16)
+        let text = simplified
+        text.withUnsafeBufferPointer { buf in
+            let n = buf.count
+            var i = 0
+            while i < n {
+                while i < n && buf[i] == 0x20 { i += 1 }
+                if i >= n { break }
+                var j = i
+                var plain = true
+                var zeroBeforeEnd = false
+                while j < n && buf[j] != 0x20 {
+                    let b = buf[j]
+                    // Letters and digits only: punctuation can come back through NFD (≠ is = and a mark).
+                    if !((b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)) { plain = false }
+                    if b == 0x30 && j + 1 < n && buf[j + 1] != 0x20 { zeroBeforeEnd = true }
+                    j += 1
+                }
+                if !plain {
+                    tokenizeGeneral(i, j)
+                } else if !zeroBeforeEnd && !tables.mayBeSpecial(buf, i, j) {
+                    emitWord(UnsafeBufferPointer(rebasing: buf[i..<j]))
+                } else {
+                    tokenizeASCII(i, j)
+                }
+                i = j
             }
-            if ascii { tokenizeASCII(i, j) } else { tokenizeGeneral(i, j) }
-            i = j
         }
     }
 
@@ -83,36 +95,53 @@ public struct DatatroveText {
 
     private mutating func simplifyASCII(_ text: UnsafeBufferPointer<UInt8>) {
         let n = text.count
-        var pendingSpace = false
-        var i = 0
-        @inline(__always) func put(_ b: UInt8, _ out: inout [UInt8], _ pending: inout Bool) {
-            if pending && !out.isEmpty { out.append(0x20) }
-            pending = false
-            out.append(b)
-        }
-        while i < n {
-            let b = text[i]
-            if b >= 0x30 && b <= 0x39 {
-                // A number: digits, optionally one separator and more digits.
-                i += 1
-                while i < n && text[i] >= 0x30 && text[i] <= 0x39 { i += 1 }
-                if i + 1 < n && (text[i] == 0x2E || text[i] == 0x2C) && text[i + 1] >= 0x30 && text[i + 1] <= 0x39 {
-                    i += 2
+        let map = Self.asciiMap
+        simplified = [UInt8](unsafeUninitializedCapacity: n) { out, count in
+            map.withUnsafeBufferPointer { map in
+                var o = 0
+                var pendingSpace = false
+                var i = 0
+                while i < n {
+                    let b = text[i]
+                    let m = map[Int(b)]
+                    if m == 0 {
+                        // Whitespace, or in datatrove's punctuation set: every other ASCII byte.
+                        pendingSpace = true
+                        i += 1
+                        continue
+                    }
+                    if pendingSpace && o > 0 {
+                        out[o] = 0x20
+                        o += 1
+                    }
+                    pendingSpace = false
+                    if m != 0x30 {
+                        out[o] = m
+                        o += 1
+                        i += 1
+                        continue
+                    }
+                    // A number: digits, optionally one separator and more digits.
+                    i += 1
                     while i < n && text[i] >= 0x30 && text[i] <= 0x39 { i += 1 }
+                    if i + 1 < n && (text[i] == 0x2E || text[i] == 0x2C) && text[i + 1] >= 0x30 && text[i + 1] <= 0x39 {
+                        i += 2
+                        while i < n && text[i] >= 0x30 && text[i] <= 0x39 { i += 1 }
+                    }
+                    out[o] = 0x30
+                    o += 1
                 }
-                put(0x30, &simplified, &pendingSpace)
-                continue
+                count = o
             }
-            if b >= 0x61 && b <= 0x7A {
-                put(b, &simplified, &pendingSpace)
-            } else if b >= 0x41 && b <= 0x5A {
-                put(b | 0x20, &simplified, &pendingSpace)
-            } else {
-                // Every other ASCII byte is whitespace or in datatrove's punctuation set.
-                pendingSpace = true
-            }
-            i += 1
         }
+    }
+
+    /// For each ASCII byte: its lowercase letter, `0` for a digit, or 0 for a separator.
+    private static let asciiMap: [UInt8] = (0..<256).map { b -> UInt8 in
+        if b >= 0x61 && b <= 0x7A { return UInt8(b) }
+        if b >= 0x41 && b <= 0x5A { return UInt8(b | 0x20) }
+        if b >= 0x30 && b <= 0x39 { return 0x30 }
+        return 0
     }
 
     private mutating func simplifyGeneral(_ text: UnsafeBufferPointer<UInt8>) {
@@ -215,6 +244,14 @@ public struct DatatroveText {
     }
 
     // MARK: Tokenisation
+
+    private mutating func emitWord(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard !bytes.isEmpty else { return }
+        if !wordStarts.isEmpty { words.append(0x20) }
+        wordStarts.append(words.count)
+        words.append(contentsOf: bytes)
+        wordEnds.append(words.count)
+    }
 
     private mutating func emitWord(_ bytes: ArraySlice<UInt8>) {
         guard !bytes.isEmpty else { return }
@@ -436,6 +473,8 @@ final class DatatroveCharacterTables: Sendable {
     private let specialKeys: [[UInt8]]
     private let specialParts: [[[UInt8]]]
     private let specialMaxBytes: Int
+    /// For ASCII keys: by (first letter, last letter), a mask of the key lengths (< 32).
+    private let specialPrefilter: [UInt32]
 
     private init() {
         var bmp = [UInt8](repeating: 0, count: 0x10000)
@@ -484,6 +523,12 @@ final class DatatroveCharacterTables: Sendable {
             keys.append(key)
             parts.append(kv[1].split(separator: " ").map { Array($0.utf8) })
         }
+        var prefilter = [UInt32](repeating: 0, count: 1024)
+        for k in keys {
+            let slot = Int(k[0] & 31) << 5 | Int(k[k.count - 1] & 31)
+            prefilter[slot] |= k.count < 32 ? UInt32(1) << UInt32(k.count) : 0
+        }
+        specialPrefilter = prefilter
         specialIndex = index
         specialKeys = keys
         specialParts = parts
@@ -518,6 +563,14 @@ final class DatatroveCharacterTables: Sendable {
 
     func isAfterDigitSuffix(scalars s: ArraySlice<UInt32>) -> Bool {
         s.count <= afterDigitMaxLength && afterDigit.contains(Array(s))
+    }
+
+    /// False when no special case can be `buf[start..<end]` (lowercase ASCII): most words.
+    @inline(__always) func mayBeSpecial(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        let length = end - start
+        guard length < 32 else { return false }
+        let slot = Int(buf[start] & 31) << 5 | Int(buf[end - 1] & 31)
+        return specialPrefilter[slot] & (UInt32(1) << UInt32(length)) != 0
     }
 
     func special(_ bytes: ArraySlice<UInt8>) -> [[UInt8]]? {

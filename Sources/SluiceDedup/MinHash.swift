@@ -110,23 +110,41 @@ public struct MinHasher {
 
     private mutating func computeSignature() {
         let h = parameters.hashes
-        let p = Self.mersennePrime
         signature.withUnsafeMutableBufferPointer { sig in
             a.withUnsafeBufferPointer { a in
                 b.withUnsafeBufferPointer { b in
-                    for j in 0..<h { sig[j] = UInt64.max }
-                    for s in shingles {
-                        for j in 0..<h {
-                            let x = s &* a[j] &+ b[j]
-                            // x mod (2^61 − 1) without a division.
-                            var r = (x & p) &+ (x >> 61)
-                            if r >= p { r -= p }
-                            if r < sig[j] { sig[j] = r }
+                    shingles.withUnsafeBufferPointer { sh in
+                        // Permutation-major: a[j] and b[j] stay in registers, the shingles in L1.
+                        var j = 0
+                        while j + 1 < h {
+                            let a0 = a[j], b0 = b[j], a1 = a[j + 1], b1 = b[j + 1]
+                            var m0 = UInt64.max
+                            var m1 = UInt64.max
+                            for s in sh {
+                                m0 = Swift.min(m0, Self.permute(s, a0, b0))
+                                m1 = Swift.min(m1, Self.permute(s, a1, b1))
+                            }
+                            sig[j] = m0
+                            sig[j + 1] = m1
+                            j += 2
+                        }
+                        while j < h {
+                            var m = UInt64.max
+                            for s in sh { m = Swift.min(m, Self.permute(s, a[j], b[j])) }
+                            sig[j] = m
+                            j += 1
                         }
                     }
                 }
             }
         }
+    }
+
+    /// `((s · a + b) mod 2^64) mod (2^61 − 1)`, the modulo without a division.
+    @inline(__always) static func permute(_ s: UInt64, _ a: UInt64, _ b: UInt64) -> UInt64 {
+        let x = s &* a &+ b
+        let r = (x & mersennePrime) &+ (x >> 61)
+        return r >= mersennePrime ? r &- mersennePrime : r
     }
 
     /// The 64-bit digest of band `band` of the last signature: two documents share the band

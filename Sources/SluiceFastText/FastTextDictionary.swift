@@ -35,9 +35,10 @@ func fnvStep(_ h: UInt32, _ b: UInt8) -> UInt32 {
 /// Lookups go through an open-addressing table keyed by ``fastTextHash(_:_:)``; a pruned
 /// (quantized) dictionary also maps hashed n-gram buckets to its compact rows.
 ///
-/// It is `@unchecked Sendable` because its raw pointers point into its own ``Buffer``s, which
-/// never change after the dictionary is built.
-public struct FastTextDictionary: @unchecked Sendable {
+/// It is a class so that the hot path passes one reference around, and `@unchecked Sendable`
+/// because its raw pointers point into its own ``Buffer``s, which never change after the
+/// dictionary is built.
+public final class FastTextDictionary: @unchecked Sendable {
     /// Whether an entry is a word or a label (file values 0 and 1).
     public enum EntryType: UInt8, Sendable {
         case word = 0
@@ -107,7 +108,7 @@ public struct FastTextDictionary: @unchecked Sendable {
     ///
     /// - Parameter prunePairs: `nil` for an unpruned dictionary, otherwise the kept n-gram
     ///   buckets mapped to their compact index.
-    public init(
+    public convenience init(
         entries: [Entry], ntokens: Int64, prunePairs: [(bucket: Int32, index: Int32)]? = nil,
         labelPrefix: [UInt8] = FastTextDictionary.defaultLabelPrefix
     ) throws {
@@ -308,7 +309,7 @@ public struct FastTextDictionary: @unchecked Sendable {
 
     // MARK: File format
 
-    init(reading r: inout BinaryFileReader) throws {
+    convenience init(reading r: inout BinaryFileReader) throws {
         let size32 = try r.int32("dictionary size")
         let nwords32 = try r.int32("dictionary nwords")
         let nlabels32 = try r.int32("dictionary nlabels")

@@ -325,7 +325,27 @@ func addQuantizedRows(_ q: QuantizedMatrix, _ rows: UnsafeBufferPointer<Int32>, 
         }
         return
     }
-    for r in rows { q.addRow(Int(r), to: h, alpha: q.norm(Int(r))) }
+    let last = q.pq.lastdsub
+    var i = 0
+    while i < rows.count {
+        let r = Int(rows[i])
+        let alpha: Float = normCentroids.map { $0[Int(normCodes[r])] } ?? 1
+        let code = codes + r * nsubq
+        var m = 0
+        while m < nsubq {
+            let isLast = m == nsubq - 1
+            let c = cent + (isLast ? m * 256 * dsub + Int(code[m]) * last : (m * 256 + Int(code[m])) * dsub)
+            let x = h + m * dsub
+            let d = isLast ? last : dsub
+            var n = 0
+            while n < d {
+                x[n] += alpha * c[n]
+                n += 1
+            }
+            m += 1
+        }
+        i += 1
+    }
 }
 
 /// A valid address for empty texts.

@@ -8,15 +8,20 @@ struct FastTextCommand: ParsableCommand {
         commandName: "fasttext",
         abstract: "Train, test, quantize and run fastText classifiers, with the official flags and output formats.",
         discussion: """
-            Commands:
-              supervised -input F -output M [-lr -dim -ws -epoch -minCount -minCountLabel -neg \
-            -wordNgrams -minn -maxn -bucket -loss -thread -lrUpdateRate -t -label -verbose -seed \
-            -pretrainedVectors -saveOutput]   writes M.bin and M.vec
-              predict <model> <file|-> [k] [threshold]
-              predict-prob <model> <file|-> [k] [threshold]
-              test <model> <file|-> [k] [threshold]
-              quantize -output M [-input F -qnorm -qout -cutoff N -retrain -dsub D -epoch -lr -thread -verbose]   reads M.bin, writes M.ftz
-            Models are read and written in fastText's .bin/.ftz format, loadable by official fastText.
+            Commands (fastText's own flags and output formats):
+              supervised -input FILE -output MODEL [flags]   (writes MODEL.bin, MODEL.vec)
+                flags: -lr -dim -ws -epoch -minCount -minCountLabel -neg -wordNgrams
+                       -minn -maxn -bucket -loss {softmax,ns,hs,ova} -thread
+                       -lrUpdateRate -t -label -verbose -seed -pretrainedVectors
+                       -saveOutput
+              predict MODEL FILE|- [k] [threshold]
+              predict-prob MODEL FILE|- [k] [threshold]
+              test MODEL FILE|- [k] [threshold]
+              quantize -output MODEL [-input FILE -qnorm -qout -cutoff N -retrain
+                       -dsub D -epoch -lr -thread -verbose]
+                       (reads MODEL.bin, writes MODEL.ftz)
+            Models are fastText .bin/.ftz files; official fastText loads those
+            written here.
             """)
 
     @Argument(parsing: .allUnrecognized, help: "A command (supervised, predict, predict-prob, test, quantize) and its arguments.")
