@@ -618,7 +618,6 @@ extension FastTextModel {
         let file = try MappedFile(path: path)
         var words: [[UInt8]] = []
         var vectors: [Float] = []
-        var tokens: [String] = []
         var i = 0
         func nextToken() -> [UInt8]? {
             while i < file.count && isFastTextSeparator(file.base[i]) { i += 1 }
@@ -632,7 +631,9 @@ extension FastTextModel {
         else {
             throw FastTextError("\(path) does not start with a '<count> <dim>' header; is it a .vec file?")
         }
-        _ = tokens
+        guard n.multipliedReportingOverflow(by: dim).overflow == false, n * dim <= file.count else {
+            throw FastTextError("\(path) claims \(n) vectors of \(dim) values, more than the file holds")
+        }
         vectors.reserveCapacity(n * dim)
         for row in 0..<n {
             guard let w = nextToken() else { throw FastTextError("\(path) ends after \(row) of \(n) vectors") }
@@ -644,7 +645,6 @@ extension FastTextModel {
                 vectors.append(v)
             }
         }
-        tokens = []
         return (words, vectors, dim)
     }
 
