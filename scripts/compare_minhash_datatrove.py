@@ -45,37 +45,42 @@ def read_jsonl(path):
             yield json.loads(line)
 
 
-def ids_in(folder, pattern):
-    ids = []
+def keys_in(folder, pattern):
+    """Documents as (id, hash of text) keys, counted: ids need not be unique, and two documents
+    with the same id and text are interchangeable."""
+    import collections
+    import hashlib
+
+    keys = collections.Counter()
     for p in sorted(glob.glob(os.path.join(folder, pattern))):
-        ids += [d["id"] for d in read_jsonl(p)]
-    return ids
+        for d in read_jsonl(p):
+            keys[(d["id"], hashlib.blake2b(d["text"].encode(), digest_size=8).hexdigest())] += 1
+    return keys
 
 
 def cmd_compare(a):
-    inputs = ids_in(a.input, "*.jsonl*")
-    if len(set(inputs)) != len(inputs):
-        sys.exit("input document ids are not unique; agreement needs unique ids")
-    dt_kept = set(ids_in(os.path.join(a.datatrove, "output"), "*.jsonl*"))
-    sl_kept = set(ids_in(a.sluice, "[0-9]*_[0-9]*.jsonl.zst"))
-    all_ids = set(inputs)
-    dt_removed = all_ids - dt_kept
-    sl_removed = all_ids - sl_kept
+    inputs = keys_in(a.input, "*.jsonl*")
+    dt_kept = keys_in(os.path.join(a.datatrove, "output"), "*.jsonl*")
+    sl_kept = keys_in(a.sluice, "[0-9]*_[0-9]*.jsonl.zst")
+    dt_removed = inputs - dt_kept
+    sl_removed = inputs - sl_kept
     both = dt_removed & sl_removed
     only_dt = dt_removed - sl_removed
     only_sl = sl_removed - dt_removed
-    agree = len(all_ids) - len(only_dt) - len(only_sl)
+    total = sum(inputs.values())
+    n_dt, n_sl, n_both = sum(dt_removed.values()), sum(sl_removed.values()), sum(both.values())
+    n_only_dt, n_only_sl = sum(only_dt.values()), sum(only_sl.values())
     result = {
-        "documents": len(all_ids),
-        "datatrove_removed": len(dt_removed),
-        "sluice_removed": len(sl_removed),
-        "removed_by_both": len(both),
-        "removed_only_by_datatrove": len(only_dt),
-        "removed_only_by_sluice": len(only_sl),
-        "agreement": agree / max(1, len(all_ids)),
-        "removed_set_jaccard": len(both) / max(1, len(dt_removed | sl_removed)),
-        "examples_only_datatrove": sorted(only_dt)[:10],
-        "examples_only_sluice": sorted(only_sl)[:10],
+        "documents": total,
+        "datatrove_removed": n_dt,
+        "sluice_removed": n_sl,
+        "removed_by_both": n_both,
+        "removed_only_by_datatrove": n_only_dt,
+        "removed_only_by_sluice": n_only_sl,
+        "agreement": (total - n_only_dt - n_only_sl) / max(1, total),
+        "removed_set_jaccard": n_both / max(1, n_dt + n_sl - n_both),
+        "examples_only_datatrove": sorted(k[0] for k in only_dt)[:10],
+        "examples_only_sluice": sorted(k[0] for k in only_sl)[:10],
     }
     if a.json:
         print(json.dumps(result, indent=2))
@@ -208,6 +213,8 @@ HANDMADE = [
     "combining e\u0301 a\u0300 o\u0308 standalone \u0301 mark  and  spaces",
     "ﬁligree ﬂower ligatures Ⅳ ① ½ ² x² km² 5km² 3µm 10кг 2мб",
     "emoji 😀🎉 test 👍🏽 flags 🇫🇷 keycap 1️⃣ zwj 👨‍👩‍👧",
+    "P(B)≠0 when a≠b and x≮y, or ≯ alone; Greek ano teleia · and ; question",
+    "Bayes' theorem: P(A|B) = ───── over P(B) ≠ 0 (贝叶斯定理 其中 A 和 B 均为事件)",
     "a",
     "one two three four",
     "one two three four five",

@@ -57,6 +57,7 @@ public struct DatatroveText {
     }
 
     /// Splits ``simplified`` into words (``words``, ``wordStarts``, ``wordEnds``).
+    @_optimize(speed)
     public mutating func tokenize() {
         words.removeAll(keepingCapacity: true)
         wordStarts.removeAll(keepingCapacity: true)
@@ -93,6 +94,7 @@ public struct DatatroveText {
 
     // MARK: Simplification
 
+    @_optimize(speed)
     private mutating func simplifyASCII(_ text: UnsafeBufferPointer<UInt8>) {
         let n = text.count
         let map = Self.asciiMap
@@ -245,6 +247,7 @@ public struct DatatroveText {
 
     // MARK: Tokenisation
 
+    @_optimize(speed)
     private mutating func emitWord(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard !bytes.isEmpty else { return }
         if !wordStarts.isEmpty { words.append(0x20) }
@@ -271,6 +274,7 @@ public struct DatatroveText {
 
     /// A token of ASCII letters and digits `simplified[start..<end]`: none is a spaCy prefix,
     /// suffix or infix, so only special cases and units after a digit can split it.
+    @_optimize(speed)
     private mutating func tokenizeASCII(_ start: Int, _ end: Int) {
         var lo = start
         var hi = end

@@ -108,40 +108,58 @@ public struct MinHasher {
         text.withUTF8Bytes { sign($0) }
     }
 
+    /// The hot loop. Permutation-major: a[j] and b[j] stay in registers, the shingles in L1.
+    /// Written without closures, generic `min` or iterators and optimised even in debug builds,
+    /// so tests and debug runs are not twenty times slower than release ones.
+    @_optimize(speed)
     private mutating func computeSignature() {
         let h = parameters.hashes
-        signature.withUnsafeMutableBufferPointer { sig in
-            a.withUnsafeBufferPointer { a in
-                b.withUnsafeBufferPointer { b in
-                    shingles.withUnsafeBufferPointer { sh in
-                        // Permutation-major: a[j] and b[j] stay in registers, the shingles in L1.
-                        var j = 0
-                        while j + 1 < h {
-                            let a0 = a[j], b0 = b[j], a1 = a[j + 1], b1 = b[j + 1]
-                            var m0 = UInt64.max
-                            var m1 = UInt64.max
-                            for s in sh {
-                                m0 = Swift.min(m0, Self.permute(s, a0, b0))
-                                m1 = Swift.min(m1, Self.permute(s, a1, b1))
-                            }
-                            sig[j] = m0
-                            sig[j + 1] = m1
-                            j += 2
-                        }
-                        while j < h {
-                            var m = UInt64.max
-                            for s in sh { m = Swift.min(m, Self.permute(s, a[j], b[j])) }
-                            sig[j] = m
-                            j += 1
-                        }
-                    }
-                }
+        let p = Self.mersennePrime
+        let sh = shingles
+        let n = sh.count
+        let a = self.a
+        let b = self.b
+        var sig: [UInt64] = []
+        swap(&sig, &signature)
+        var j = 0
+        while j + 1 < h {
+            let a0 = a[j], b0 = b[j], a1 = a[j + 1], b1 = b[j + 1]
+            var m0 = UInt64.max
+            var m1 = UInt64.max
+            var i = 0
+            while i < n {
+                let s = sh[i]
+                let x0 = s &* a0 &+ b0
+                let x1 = s &* a1 &+ b1
+                // x mod (2^61 − 1) without a division.
+                var r0 = (x0 & p) &+ (x0 &>> 61)
+                var r1 = (x1 & p) &+ (x1 &>> 61)
+                if r0 >= p { r0 = r0 &- p }
+                if r1 >= p { r1 = r1 &- p }
+                if r0 < m0 { m0 = r0 }
+                if r1 < m1 { m1 = r1 }
+                i &+= 1
             }
+            sig[j] = m0
+            sig[j + 1] = m1
+            j += 2
         }
+        while j < h {
+            var m = UInt64.max
+            var i = 0
+            while i < n {
+                let r = Self.permute(sh[i], a[j], b[j])
+                if r < m { m = r }
+                i &+= 1
+            }
+            sig[j] = m
+            j += 1
+        }
+        swap(&sig, &signature)
     }
 
     /// `((s · a + b) mod 2^64) mod (2^61 − 1)`, the modulo without a division.
-    @inline(__always) static func permute(_ s: UInt64, _ a: UInt64, _ b: UInt64) -> UInt64 {
+    @_optimize(speed) @inline(__always) static func permute(_ s: UInt64, _ a: UInt64, _ b: UInt64) -> UInt64 {
         let x = s &* a &+ b
         let r = (x & mersennePrime) &+ (x >> 61)
         return r >= mersennePrime ? r &- mersennePrime : r

@@ -57,7 +57,6 @@ struct MinHashDedupTests {
         let recall = Double(highFound) / Double(high)
         let precision = Double(foundTrue) / Double(max(1, found))
         #expect(high >= 400)
-        print("planted quality: recall \(recall) (\(highFound)/\(high)), precision \(precision) (\(foundTrue)/\(found))")
         #expect(recall >= 0.9, "recall \(recall) (\(highFound)/\(high))")
         #expect(precision >= 0.98, "precision \(precision) (\(foundTrue)/\(found))")
         // Every removed document was removed for a planted pair, never for an unrelated one.
