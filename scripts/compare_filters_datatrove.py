@@ -13,6 +13,12 @@ Three sub-commands:
             Disagreements go to WORK/disagreements/<filter>.jsonl for inspection.
   fixtures  writes a small fixture file (documents + datatrove's decisions for every filter) that
             the Swift tests replay without Python (Tests/Fixtures/filters/).
+  words     writes strings with datatrove's English words for each (spaCy 3 via
+            datatrove.utils.text.split_into_words): hand-picked hard cases plus whitespace-separated
+            chunks drawn from the input that have punctuation or non-ASCII characters.
+  bench     times datatrove's four filters (Gopher repetition, Gopher quality, C4 as FineWeb ran
+            it, FineWeb) on the input, each alone and chained in FineWeb's order, and prints MB/s
+            per CPU second (compare with `benchmarkHeuristicFilters` in Sluice).
 
 Typical use (the venv comes from ../shared/tools/setup_datatrove_venv.sh; datatrove 0.10.1 + spaCy):
 
@@ -36,8 +42,8 @@ Exit status: 0 when every filter meets the floors (>= 99.5% keep/drop, >= 99% re
 documents both tools dropped), 1 otherwise, 2 on bad usage.
 """
 import argparse
-import copy
 import glob
+import hashlib
 import io
 import json
 import os
@@ -110,7 +116,10 @@ def load_docs(paths, languages, limit):
             text = d.get("text") or ""
             # Lone surrogates cannot be represented by a Swift String; drop them on both sides.
             text = text.encode("utf-8", "replace").decode("utf-8")
-            docs.append({"id": did, "text": text, "metadata": {"language": lang} if lang else {}})
+            meta = {"language": lang} if lang else {}
+            if md.get("url"):
+                meta["url"] = md["url"]
+            docs.append({"id": did, "text": text, "metadata": meta})
             if limit and len(docs) >= limit:
                 return docs
     return docs
@@ -239,11 +248,7 @@ run:
     for rej in sorted(glob.glob(os.path.join(d, "out", "_rejected", "**", "*.jsonl*"), recursive=True)):
         for doc in read_jsonl(rej):
             md = doc.get("metadata") or {}
-            reason = md.get("filter_reason") or md.get("rejected_reason") or md.get("reason") or ""
-            if not reason:
-                for k, v in md.items():
-                    if "reason" in k and isinstance(v, str):
-                        reason = v
+            reason = (md.get("_rejected") or {}).get("reason", "")  # Sluice's rejected output
             out[doc["id"]] = (False, reason, None)
     seconds = None
     for stats in glob.glob(os.path.join(d, "out", "_stats", "*.json")):
@@ -271,8 +276,17 @@ def cmd_compare(a):
     print(f"{len(docs)} documents, {mb:.1f} MB of text")
     print(f"{'filter':20} {'dt kept':>8} {'sl kept':>8} {'keep/drop':>10} {'reason':>8} {'text':>8} "
           f"{'dt MB/s':>8} {'sl MB/s':>8}")
+    fingerprint = hashlib.sha256("\n".join(d["id"] + "\0" + d["text"] for d in docs).encode("utf-8", "replace")).hexdigest()
     for name in names:
-        dt, dt_s = run_datatrove(name, docs)
+        # datatrove is slow: its decisions are cached per input under WORK/<filter>.datatrove.json
+        cache = os.path.join(a.work, f"{name}.datatrove.json")
+        cached = json.load(open(cache)) if os.path.exists(cache) else {}
+        if cached.get("fingerprint") == fingerprint:
+            dt = {k: tuple(v) for k, v in cached["decisions"].items()}
+            dt_s = cached["seconds"]
+        else:
+            dt, dt_s = run_datatrove(name, docs)
+            json.dump({"fingerprint": fingerprint, "seconds": dt_s, "decisions": dt}, open(cache, "w"))
         sl, sl_s = run_sluice(name, docs, a.sluice, a.work)
         agree = reason_agree = both_dropped = text_agree = both_kept = 0
         dis = []
@@ -365,6 +379,82 @@ def cmd_fixtures(a):
     return 0
 
 
+# ----------------------------------------------------------------------------------------------
+# words
+
+HARD_CASES = [
+    "Hello, world! It's a test.", "don't can't won't I'm you're we've they'd", "DON'T Don't dont cannot gonna",
+    "e.g. i.e. U.S. Mr. Dr. etc. a.m. p.m. Ph.D. N.Y.C.", "http://example.com/foo. www.Example.com me@x.org",
+    "https://a.b.co.uk:8080/x?y=1#z 10.0.0.1 192.168.1.1 8.8.8.8 1.2.3.4:80/x 127.0.0.1:8080",
+    "5km 10MB 3.14 $5 US$5 5$ 100% 50\u00b0C. 2x3 1st 2nd 10am 10a.m. 3pm", "hello.World foo,bar 10-20 a-b a--b a---b a~b",
+    "...hi wait\u2026\u2026 dots... x...y x\u2026y", "'em ''em 'cause John's JOHN'S it's' (a). [1] {x} <tag>",
+    "a/b a:b a=b a<b 1/2 x^2 3*4 5+6 +5 +a", "C++ c# F# .NET node.js", ":) :-) ;) :P <3 (: ): word:) ^_^ o.O",
+    "\u201cQuoted\u201d \u2018single\u2019 \u00abguillemets\u00bb", "na\u00efve caf\u00e9 r\u00e9sum\u00e9", "emoji \U0001F600\U0001F44D \u263a \u2605",
+    "a.b.c A.B.C a.B ab.Cd abc.De", "foo\u2014bar foo\u2013bar foo - bar", "(etc. (Mr. (e.g. (dont) (don't) 'tis (I. (AB. (ab.",
+    "''''foobar'''' '''''''''' x'' ''x", "1,000,000 1.000,50 12:30 12:30pm 2023-01-01 (555) 555-1234",
+    "a->b f(x)=y arr[0] obj.method() a,b,c 1,2,3 a;b a:b:c !!! ??? ?! ``hello''",
+    "tel:+1-555-0100 $1,000.00 \u20ac50 \u00a33.50 5'10\" 6\u20322\u2033", "a\tb\nc  d\u00a0e\u3000f  double  spaces ",
+    "I.B.M.'s x.org/a,b example.com. Example.COM localhost:8080 mailto:x@y.com ftp://ftp.x.org/pub",
+]
+
+
+def cmd_words(a):
+    import random
+
+    from datatrove.utils.text import split_into_words
+
+    chunks = set()
+    for d in load_docs(a.input, None, 0):
+        for c in d["text"].split():
+            if any(not ch.isalnum() for ch in c) or not c.isascii():
+                chunks.add(c)
+    rng = random.Random(a.seed)
+    pool = sorted(chunks)
+    picked = rng.sample(pool, min(a.limit, len(pool)))
+    rows = [{"text": t, "words": split_into_words(t)} for t in HARD_CASES + sorted(picked)]
+    write_jsonl(a.out, rows)
+    print(f"words: {len(rows)} strings -> {a.out} ({os.path.getsize(a.out) / 1e3:.0f} KB)")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# bench
+
+
+def cmd_bench(a):
+    from datatrove.data import Document
+
+    docs = load_docs(a.input, None if a.languages in ("", "all") else set(a.languages.split(",")), a.limit)
+    mb = sum(len(d["text"].encode("utf-8")) for d in docs) / 1e6
+    names = ["gopher_repetition", "gopher_quality", "c4_quality_fineweb", "fineweb_quality"]
+    filters = {n: datatrove_filter(n) for n in names}
+    for f in filters.values():
+        f.filter(Document(text="Warm up the tokenizer. It loads lazily.", id="warm"))
+    print(f"datatrove {len(docs)} documents, {mb:.1f} MB of text, one process")
+    each = 0.0
+    for n in names:
+        t0 = time.process_time()
+        kept = sum(1 for d in docs if filters[n].filter(Document(text=d["text"], id=d["id"])) is True)
+        t = time.process_time() - t0
+        each += t
+        print(f"  each  {n:20} {len(docs):7} -> {kept:7} docs {t:9.2f} s cpu {mb / t:8.3f} MB/s")
+    chain = 0.0
+    current = docs
+    for n in names:
+        t0 = time.process_time()
+        nxt = []
+        for d in current:
+            doc = Document(text=d["text"], id=d["id"])
+            if filters[n].filter(doc) is True:
+                nxt.append({"id": d["id"], "text": doc.text})
+        t = time.process_time() - t0
+        chain += t
+        print(f"  chain {n:20} {len(current):7} -> {len(nxt):7} docs {t:9.2f} s cpu")
+        current = nxt
+    print(f"  together: {mb / chain:.3f} MB/s (chain), {mb / each:.3f} MB/s (each on all)")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -391,8 +481,18 @@ def main():
     f.add_argument("--limit", type=int, default=300)
     f.add_argument("--max-chars", type=int, default=4000)
     f.add_argument("--rare", type=int, default=3, help="always keep documents with an outcome seen at most this often")
+    w = sub.add_parser("words")
+    w.add_argument("--input", required=True, nargs="+")
+    w.add_argument("--out", required=True)
+    w.add_argument("--limit", type=int, default=2000, help="chunks drawn from the input")
+    w.add_argument("--seed", type=int, default=1)
+    b = sub.add_parser("bench")
+    b.add_argument("--input", required=True, nargs="+")
+    b.add_argument("--languages", default="all")
+    b.add_argument("--limit", type=int, default=0)
     a = ap.parse_args()
-    return {"extract": cmd_extract, "compare": cmd_compare, "fixtures": cmd_fixtures}[a.cmd](a)
+    return {"extract": cmd_extract, "compare": cmd_compare, "fixtures": cmd_fixtures, "words": cmd_words,
+            "bench": cmd_bench}[a.cmd](a)
 
 
 if __name__ == "__main__":

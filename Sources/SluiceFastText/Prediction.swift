@@ -142,6 +142,9 @@ extension FastTextModel {
         let kk = k < 0 ? nl : min(k, max(nl, 1))
         scratch.predictions.removeAll(keepingCapacity: true)
         if kk == 0 || nl == 0 { return 0 }
+        // Room for every label once, so that later calls never grow the array, even after a
+        // caller kept a copy of an earlier result (which makes the next append copy).
+        if scratch.predictions.capacity < nl { scratch.predictions.reserveCapacity(nl) }
         if scratch.heap.count < kk + 1 {
             scratch.heap = [ScoredLabel](repeating: ScoredLabel(score: 0, label: 0), count: kk + 1)
         }

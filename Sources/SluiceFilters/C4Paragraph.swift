@@ -5,9 +5,12 @@ import SluiceCore
 /// `min_paragraph_length` characters long.
 ///
 /// YAML type `c4_paragraph`. Lines are split at `\n` only; lengths are Unicode scalars. The
-/// drop reason is `too_few_paragraphs` (datatrove writes `"< 3 paragraphs"`). The rule counts
-/// characters, so it applies to every language by default (`languages: null`; mC4 used it for
-/// all of its 101 languages); see ``LanguageScope``.
+/// drop reason is `too_few_paragraphs` (datatrove writes `"< 3 paragraphs"`).
+///
+/// Language: `languages` defaults to `[en]`. mC4 applied the rule to all its languages
+/// (`languages: null` does that), but 200 characters of Chinese or Japanese carry far more text
+/// than 200 of English: on real pages it keeps about 45% of English ones and 13% of Chinese ones
+/// (see ``LanguageScope``).
 ///
 /// ```yaml
 /// - type: c4_paragraph
@@ -26,7 +29,7 @@ public struct C4Paragraph: FilterStage {
             case languages, defaultLanguage = "default_language"
         }
 
-        public init(minParagraphs: Int = 3, minParagraphLength: Int = 200, languages: [String]? = nil, defaultLanguage: String = "en") {
+        public init(minParagraphs: Int = 3, minParagraphLength: Int = 200, languages: [String]? = ["en"], defaultLanguage: String = "en") {
             self.minParagraphs = minParagraphs
             self.minParagraphLength = minParagraphLength
             self.languages = languages
@@ -37,7 +40,7 @@ public struct C4Paragraph: FilterStage {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             minParagraphs = try c.decodeIfPresent(Int.self, forKey: .minParagraphs) ?? 3
             minParagraphLength = try c.decodeIfPresent(Int.self, forKey: .minParagraphLength) ?? 200
-            languages = try c.decodeLanguages(forKey: .languages, default: nil)
+            languages = try c.decodeLanguages(forKey: .languages, default: ["en"])
             defaultLanguage = try c.decodeIfPresent(String.self, forKey: .defaultLanguage) ?? "en"
         }
     }
@@ -47,7 +50,7 @@ public struct C4Paragraph: FilterStage {
     public static let options: [StageOption] = [
         StageOption("min_paragraphs", "int", default: "3", help: "Lines needed, and how many of the longest must be long enough."),
         StageOption("min_paragraph_length", "int", default: "200", help: "Characters each of the longest min_paragraphs lines needs."),
-        LanguageOptionHelp.languages("null"),
+        LanguageOptionHelp.languages("[en]"),
         LanguageOptionHelp.defaultLanguage,
     ]
     public static let dropReasons: [DropReason] = ["too_few_paragraphs"]

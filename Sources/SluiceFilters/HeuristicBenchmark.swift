@@ -41,7 +41,8 @@ public struct HeuristicFilterBenchmark: Sendable, CustomStringConvertible {
         for (title, list) in [("each on all documents", each), ("chain (FineWeb order)", chain)] {
             lines.append("  \(title):")
             for f in list {
-                lines.append(String(format: "    %-18@ %7d -> %7d docs  %8.3f s cpu  %7.1f MB/s", f.name as NSString, f.received, f.kept, f.cpuSeconds, f.megabytesPerSecond))
+                let name = f.name.padding(toLength: 18, withPad: " ", startingAt: 0)
+                lines.append("    " + name + String(format: " %7d -> %7d docs  %8.3f s cpu  %7.1f MB/s", f.received, f.kept, f.cpuSeconds, f.megabytesPerSecond))
             }
         }
         lines.append(String(format: "  together: %.1f MB/s (chain), %.1f MB/s (each on all)", chainMegabytesPerSecond, eachMegabytesPerSecond))

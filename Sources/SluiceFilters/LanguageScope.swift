@@ -5,22 +5,27 @@ import SluiceCore
 /// Options (shared by every heuristic filter):
 ///
 /// - `languages`: a list of language codes; the stage filters documents whose language is in
-///   the list and passes every other document untouched (counted as `skipped_language`).
-///   `null` applies the stage to every document. A code matches the document's language
-///   exactly or by its first subtag, case-insensitively: `en` matches `en`, `EN`, `en-US` and
-///   `en_Latn`; the ISO 639-3 codes `eng`, `zho`/`cmn`, `jpn`, `tha`, `lao`, `khm`, `mya`,
-///   `bod`, `kor`, `deu`, `fra`, `spa`, `rus`, ... of the common languages are read as their
-///   two-letter codes.
+///   the list and passes every other document untouched, counted as `skipped_language` in the
+///   stage's counters, so nothing is skipped silently. `null` applies the stage to every
+///   document. A code matches the document's language exactly or by its first subtag,
+///   case-insensitively: `en` matches `en`, `EN`, `en-US` and `en_Latn`; the ISO 639-3 codes
+///   of common languages (`eng`, `zho`/`cmn`, `jpn`, `tha`, `kor`, `deu`, `fra`, `spa`, `rus`,
+///   ...) are read as their two-letter codes. Defaults: `[en]` for the English-tuned filters
+///   (`gopher_quality`, `c4_quality`, `c4_paragraph`, `fineweb_quality`), `null` for
+///   `gopher_repetition` and `c4_badwords` (whose word lists are per language anyway).
 /// - `default_language` (default `en`, as in datatrove): the language assumed for documents
-///   without `metadata.language` (absent, null or not a string). One exception keeps English
-///   rules from wiping out untagged Chinese or Japanese: when most letters in the first 16 KB of
-///   such a document are Han, kana, Thai, Lao, Khmer, Myanmar or Tibetan characters, its
-///   language is taken from that script (`ja` if it has kana, else `zh`, `th`, `lo`, `km`, `my`, `bo`).
+///   without `metadata.language` (absent, null, empty or not a string). One exception keeps
+///   English rules from wiping out untagged Chinese or Japanese: when, in the first 16 KB of such
+///   a document, Han, kana, Thai, Lao, Khmer, Myanmar or Tibetan letters number more than a
+///   sixth of the other letters (one of them carries about as much as a Latin word; Chinese
+///   manual pages full of ASCII options still qualify), its language is taken from that script:
+///   `ja` if it has kana, else `zh`, `th`, `lo`, `km`, `my` or `bo`.
 ///
 /// The document's language also picks the word rule: Chinese, Japanese, Thai, Lao, Khmer,
 /// Burmese and Tibetan (`zh`, `ja`, `th`, `lo`, `km`, `my`, `bo`, also `yue`, `wuu`) use
 /// ``WordSplitter/Mode-swift.enum/noSpaceCharacters``; every other language uses the English
-/// rules.
+/// rules (datatrove uses spaCy's rules of each language, which differ from English mostly in
+/// their exception lists).
 struct LanguageScope: Sendable {
     /// Normalised codes, or nil for every language.
     let languages: Set<String>?
@@ -82,13 +87,13 @@ struct LanguageScope: Sendable {
     /// How much of an untagged text is looked at to guess its script.
     static let sniffBytes = 16 * 1024
 
-    /// The language of a script without spaces when most of the letters in the first 16 KB of
-    /// `text` are in one; nil otherwise.
+    /// The language of a script without spaces when its letters in the first 16 KB of `text`
+    /// number more than a sixth of the other letters; nil otherwise.
     static func scriptLanguage(_ text: UnsafeBufferPointer<UInt8>) -> String? {
         guard let base = text.baseAddress else { return nil }
         let n = min(text.count, sniffBytes)
         // Letters of these scripts are 3- or 4-byte sequences: unless there are more of those
-        // than half the ASCII letters, the full count is not worth doing.
+        // than a sixth of the ASCII letters, the full count is not worth doing.
         // (8 bytes at a time: lead bytes 111xxxxx, and ASCII bytes 01xxxxxx, which holds every
         // letter and a few symbols.)
         var wide = 0, ascii = 0
@@ -106,7 +111,7 @@ struct LanguageScope: Sendable {
             ascii &+= b & 0xC0 == 0x40 ? 1 : 0
             i &+= 1
         }
-        guard wide * 2 > ascii else { return nil }
+        guard wide * 6 > ascii else { return nil }
         let classes = CharacterClasses.shared
         var letters = 0, noSpace = 0, kana = 0, han = 0
         var thai = 0, lao = 0, khmer = 0, myanmar = 0, tibetan = 0
@@ -135,7 +140,7 @@ struct LanguageScope: Sendable {
             default: han += 1
             }
         }
-        guard noSpace * 2 > letters else { return nil }
+        guard noSpace * 6 > letters - noSpace else { return nil }
         if kana > 0 { return "ja" }
         let scripts = [(han, "zh"), (thai, "th"), (lao, "lo"), (khmer, "km"), (myanmar, "my"), (tibetan, "bo")]
         return scripts.max { $0.0 < $1.0 }!.1

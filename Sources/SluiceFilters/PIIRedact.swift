@@ -14,7 +14,8 @@ import SluiceCore
 /// - **IPv4** (`ipv4`, default on): four decimal octets 0–255 without leading zeros, standing
 ///   alone: not glued to letters, digits or further `.digit` groups (so `1.2.3.4.5` is not an
 ///   address), and not preceded by `v`, `version`, `ver.`, `release` or `build` (so
-///   `version 1.2.3.4` and `v10.0.0.1` are version strings). Dates (`12.05.2023`) and decimals
+///   `version 1.2.3.4` and `v10.0.0.1` are version strings), and not starting with `0` (the
+///   "this network" block, and versions such as `0.6.21.1`). Dates (`12.05.2023`) and decimals
 ///   (`3.14`) never have four parts.
 /// - **IPv6** (`ipv6`, default on): eight groups of 1–4 hex digits, or fewer with one `::`,
 ///   optionally ending in an IPv4 address, standing alone. To keep code intact, a `::` form
@@ -22,11 +23,15 @@ import SluiceCore
 ///   (`fe80::1` and `2001:db8::8a2e` are addresses; `std::map`, `a[1::2]` and `::1` are not);
 ///   times (`12:30:45`) and MAC addresses have too few groups.
 /// - **Phone numbers** (`phones`, default off): an optional `+` and country code, then digit
-///   groups separated by one space, `-` or `.`, with an optional area code in parentheses:
-///   7 to 15 digits in all, groups of 2–6 digits after the first (so ISBNs with one-digit groups
-///   are not numbers), and at least three groups, or `+` and two, or the US form `555-1234`.
-///   Dates (`2023-01-15`, `15.01.2023`), year ranges (`1990-2000`) and numbers without
-///   separators are not phone numbers.
+///   groups separated by one kind of separator (space, `-` or `.`; a space may follow the
+///   country code or a parenthesised area code): 7 to 11 digits (up to 15 after a `+`), two to
+///   five groups, 2–4 digits in each group after the first (up to 6 after a `+`), so ISBNs with
+///   one-digit groups are not numbers. Without `+` or parentheses it must also look like a
+///   number people write: three or more groups, not a date or date-time (`2023-01-15 08`,
+///   `15.01.2023`), not thousands or a list of numbers (`25 000 000`, `377 377 377`), with
+///   spaces only `555 123 4567` or a national `01 23 45 67 89`, and with two groups only the
+///   North American `555-1234`. Numbers without separators and year ranges (`1990-2000`) are
+///   not phone numbers.
 ///
 /// `public_ips_only` (default `false`) replaces only public addresses, leaving private,
 /// loopback, link-local, documentation and other reserved ranges (10/8, 172.16/12,
@@ -291,7 +296,7 @@ public struct PIIRedact: Stage {
         if i + 1 < n && p[i] == 0x2E && Self.isDigit(p[i + 1]) { return nil }
         if start >= 2 && p[start - 1] == 0x2E && Self.isDigit(p[start - 2]) { return nil }
         if start >= 2 && p[start - 1] == 0x2E && Self.isWordByte(p[start - 2]) { return nil }
-        if versionContext(p, start) { return nil }
+        if parts[0] == 0 || versionContext(p, start) { return nil }  // 0.x.y.z: "this network", and versions
         if configuration.publicIPsOnly && !Self.isPublicIPv4(parts) { return nil }
         return i
     }
@@ -332,6 +337,8 @@ public struct PIIRedact: Stage {
 
     func ipv6(_ p: UnsafePointer<UInt8>, _ n: Int, at start: Int) -> Int? {
         // the candidate: hex digits, ':' and '.' (for an IPv4 tail), at most 45 bytes
+        // not in the middle of a longer run of groups
+        if start >= 1 && (p[start - 1] == 0x3A || p[start - 1] == 0x2E) { return nil }
         var end = start
         while end < n && end - start <= 45 && (Self.isHex(p[end]) || p[end] == 0x3A || p[end] == 0x2E) { end += 1 }
         guard end - start <= 45 else { return nil }
@@ -480,24 +487,33 @@ public struct PIIRedact: Stage {
         let end = i
         // standing alone
         if end < n && (Self.isWordByte(p[end]) || p[end] == 0x25) { return nil }  // digits, letters, '%'
-        if end + 1 < n && (p[end] == 0x2E || p[end] == 0x2C || p[end] == 0x2D || p[end] == 0x2F) && Self.isDigit(p[end + 1]) { return nil }
+        if end + 1 < n && (p[end] == 0x2E || p[end] == 0x2C || p[end] == 0x2D || p[end] == 0x2F || p[end] == 0x3A) && Self.isDigit(p[end + 1]) { return nil }
         if start >= 1 && (p[start - 1] == 0x24 || p[start - 1] == 0x2E || p[start - 1] == 0x2D || p[start - 1] == 0x2F || p[start - 1] == 0x3A) { return nil }
-        guard digits >= 7 && digits <= 15 else { return nil }
-        // groups after the first: 2...6 digits
-        for g in groups.dropFirst() where g < 2 || g > 6 { return nil }
-        if !plus && !parenthesised {
-            guard groups[0] >= 2 && groups[0] <= 4 else { return nil }
-        } else if groups[0] > 4 {
-            return nil
-        }
-        // one kind of separator (parentheses aside)
-        let seps = Set(separators.filter { $0 != 0x20 && $0 != 0 })
-        guard seps.count <= 1 else { return nil }
-        // dates and year ranges
-        if groups == [4, 2, 2] || groups == [2, 2, 4] || groups == [4, 4] { return nil }
-        if groups.count == 2 && !plus && !parenthesised && groups != [3, 4] { return nil }
-        if groups.count == 1 { return nil }  // no separators: any long number
-        if seps == [0x2E] && groups.count == 2 { return nil }  // "1234567.89"
+        guard groups.count >= 2 else { return nil }  // no separators: any long number
+        // 7 to 11 digits, up to 15 after a '+' (E.164); at most five groups
+        guard digits >= 7 && digits <= (plus ? 15 : 11) && groups.count <= 5 else { return nil }
+        // groups after the first: 2 to 4 digits (up to 6 after a country code)
+        for g in groups.dropFirst() where g < 2 || g > (plus ? 6 : 4) { return nil }
+        guard groups[0] <= 4 else { return nil }
+        // one kind of separator, except a space after the country code or the area code
+        var kinds = separators
+        if plus && !kinds.isEmpty && kinds[0] == 0x20 { kinds.removeFirst() }
+        kinds.removeAll { $0 == 0 }
+        if parenthesised, let k = kinds.first, k == 0x20 { kinds.removeFirst() }
+        guard Set(kinds).count <= 1 else { return nil }
+        // "+3.140000" is a signed decimal; four dotted groups of up to 3 digits read as an address
+        if plus && separators.first == 0x2E { return nil }
+        if kinds.first == 0x2E && groups.count == 4 && groups.allSatisfy({ $0 <= 3 }) { return nil }
+        if plus || parenthesised { return end }
+        let separator = kinds.first ?? 0x20
+        // dates and times: 2023-01-15, 15.01.2023, 1970-01-01 00
+        if groups.starts(with: [4, 2, 2]) || (groups.count >= 3 && groups[0] <= 2 && groups[1] <= 2 && groups[2] == 4) { return nil }
+        // thousands grouping and number lists: 25 000 000, 377 377 377
+        if groups.dropFirst().allSatisfy({ $0 == 3 }) { return nil }
+        // two groups: only the North American local form 555-1234 (an exchange starts with 2-9)
+        if groups.count == 2 { return groups == [3, 4] && separator == 0x2D && p[start] >= 0x32 ? end : nil }
+        // spaces only: 555 123 4567, or a national number with its trunk 0: 01 23 45 67 89
+        if separator == 0x20 { return groups == [3, 3, 4] || (digits >= 10 && p[start] == 0x30) ? end : nil }
         return end
     }
 }
