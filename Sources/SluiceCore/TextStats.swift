@@ -37,9 +37,17 @@ public struct TextCounts: Sendable, Hashable, CustomStringConvertible {
     return c
 }
 
+private let asciiHighBits: UInt64 = 0x8080_8080_8080_8080
+
+/// The high bit of each byte of `y` that is zero, exactly (no false positives from borrows).
+@inline(__always) private func zeroBytes(_ y: UInt64) -> UInt64 {
+    let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+    return ~(((y & low7) &+ low7) | y | low7)
+}
+
 /// Counts characters (Unicode scalars), whitespace-delimited words and lines in one pass over
 /// UTF-8 bytes; see ``TextCounts`` for the exact rules. ASCII goes through a 256-entry class
-/// table (0.6–0.8 GB/s on one core, release build); the lead bytes of Unicode spaces take a
+/// table, eight bytes at a time while they are ASCII; the lead bytes of Unicode spaces take a
 /// short detour. Use `countCharacters(_:)` or `countLines(_:)` (4–5 GB/s) when only one count
 /// is needed.
 ///
@@ -55,7 +63,22 @@ public func countText(_ bytes: UnsafeBufferPointer<UInt8>) -> TextCounts {
         var words = 0
         var previousWasSpace: UInt8 = 1
         var i = 0
+        let raw = UnsafeRawPointer(base)
         while i < n {
+            // Eight ASCII bytes at a time: whitespace and line feeds as high-bit masks, a word
+            // starting at every non-space byte whose previous byte is a space.
+            while i &+ 8 <= n {
+                let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if x & asciiHighBits != 0 { break }
+                let space = zeroBytes(x ^ 0x2020_2020_2020_2020)
+                    | ((x &+ 0x7777_7777_7777_7777) & ~(x &+ 0x7272_7272_7272_7272) & asciiHighBits)
+                let starts = ~space & asciiHighBits & ((space << 8) | (UInt64(previousWasSpace) << 7))
+                words &+= starts.nonzeroBitCount
+                newlines &+= zeroBytes(x ^ 0x0A0A_0A0A_0A0A_0A0A).nonzeroBitCount
+                previousWasSpace = UInt8(truncatingIfNeeded: space >> 63)
+                i &+= 8
+            }
+            if i >= n { break }
             let c = t[Int(base[i])]
             if c & 8 != 0, let ws = UTF8Whitespace.nonASCIIWhitespace(in: bytes, at: i) {
                 continuation &+= ws.length - 1

@@ -14,8 +14,13 @@ import SluiceCore
 ///    breadcrumb) weigh a twentieth. From the document root the walk descends into the child
 ///    element holding most of the weight while it holds at least 90% of it, stopping at a
 ///    `main` or `article` (or `role=main`) that holds most of the page.
+///    An explicit main element (`main`, `article`, `role=main`) holding 40% or more of the text
+///    outside boilerplate containers becomes the region when the walk ends inside or above it,
+///    whatever its link density (index pages and tables of contents are lists of links).
 /// 3. **Blocks kept.** Inside the region: every block except bare link lines (short blocks of
-///    more than 90% link text) and blocks under boilerplate containers nested in the region.
+///    more than 90% link text) and blocks under boilerplate containers nested in the region. In an
+///    explicit main element, link lines stay when they are entries of a list or table of six or
+///    more, or 16 characters or longer ("Next" and "Share" still go).
 ///    Near the region (under its parent or grandparent): only paragraphs of 60+ characters with
 ///    under 30% link text,
 ///    and the heading just before the region. Headings are kept when content follows them. A
@@ -144,6 +149,18 @@ public final class HTMLExtractor {
         if nodes[region].info.kind != .container && nodes[region].info.kind != .list && nodes[region].info.kind != .table, region > 0 {
             region = Int(nodes[region].parent)
         }
+        // An explicit main element (main, article, role=main) that holds most of the page's text
+        // outside boilerplate containers is the region, whatever its link density: index pages and
+        // tables of contents are lists of links and still the page's content.
+        var explicitMain = false
+        if let m = explicitMainNode(nodes: nodes, blocks: blocks, negAbove: negAbove),
+           m != region, (region < m && Int(nodes[region].end) >= Int(nodes[m].end)) || (m < region && region < Int(nodes[m].end))
+        {
+            region = m
+            explicitMain = true
+        } else if nodes[region].isMain {
+            explicitMain = true
+        }
         let regionEnd = Int(nodes[region].end)
         // Boilerplate containers nested inside the region.
         negInside = [Bool](repeating: false, count: n)
@@ -158,6 +175,12 @@ public final class HTMLExtractor {
         for _ in 0..<2 where near > 0 { near = Int(nodes[near].parent) }
         let nearEnd = Int(nodes[near].end)
 
+        var groupSizes: [Int: Int] = [:]
+        if explicitMain {
+            for b in blocks where b.group >= 0 && Int(b.node) >= region && Int(b.node) < regionEnd {
+                groupSizes[Int(b.group), default: 0] += 1
+            }
+        }
         var keptChars = 0
         var firstInRegion = -1
         for (k, b) in blocks.enumerated() {
@@ -166,7 +189,14 @@ public final class HTMLExtractor {
             if node >= region && node < regionEnd {
                 // Inside the main region only bare link lines go ("Next", "Share", "Tweet").
                 if firstInRegion < 0 { firstInRegion = k }
-                if negInside[node] || (ld > 0.9 && b.chars < 100) { continue }
+                if negInside[node] { continue }
+                if ld > 0.9 && b.chars < 100 {
+                    // Inside an explicit main element, link lines stay when they are entries of a
+                    // long list or table (an index) or not short; "Next", "Share" and the like go.
+                    guard explicitMain, b.chars >= linkLineMax || (b.group >= 0 && groupSizes[Int(b.group), default: 0] >= 6) else {
+                        continue
+                    }
+                }
                 keep[k] = true
             } else if node >= near && node < nearEnd && !negAbove[node] {
                 if b.kind != .heading && b.chars >= 60 && ld < 0.3 { keep[k] = true }
@@ -213,6 +243,30 @@ public final class HTMLExtractor {
             }
             k -= 1
         }
+    }
+
+    /// Link lines shorter than this are dropped even inside an explicit main element ("Next",
+    /// "Share", "Edit on GitHub").
+    private var linkLineMax: Int32 { 16 }
+
+    /// The main/article/role=main element holding the most characters outside boilerplate
+    /// containers, when that is at least 40% of them; nil otherwise. Linear in the page.
+    private func explicitMainNode(nodes: [Node], blocks: [Block], negAbove: [Bool]) -> Int? {
+        guard nodes.contains(where: { $0.isMain }) else { return nil }
+        var chars = [Int](repeating: 0, count: nodes.count)
+        for b in blocks where !negAbove[Int(b.node)] { chars[Int(b.node)] += Int(b.chars) }
+        for i in stride(from: nodes.count - 1, through: 1, by: -1) {
+            let p = Int(nodes[i].parent)
+            if p >= 0 { chars[p] += chars[i] }
+        }
+        var bestNode: Int?
+        var bestChars = 0
+        for i in 0..<nodes.count where nodes[i].isMain && chars[i] > bestChars {
+            bestChars = chars[i]
+            bestNode = i
+        }
+        guard let m = bestNode, chars[0] > 0, bestChars * 10 >= chars[0] * 4 else { return nil }
+        return m
     }
 
     // MARK: Rendering

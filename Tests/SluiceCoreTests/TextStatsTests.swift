@@ -1,4 +1,5 @@
 import SluiceCore
+import SluiceTestSupport
 import Testing
 
 @Suite struct TextStatsTests {
@@ -110,6 +111,47 @@ import Testing
             let lines = scalars.isEmpty ? 0 : newlines + (scalars.last == "\n" ? 0 : 1)
             let expected = TextCounts(characters: scalars.count, words: words, lines: lines)
             #expect(countText(text) == expected, "\(text.debugDescription)")
+        }
+    }
+
+    /// A byte-at-a-time reference for countText's rules, built on UTF8Whitespace.
+    static func referenceCounts(_ bytes: [UInt8]) -> TextCounts {
+        bytes.withUnsafeBufferPointer { b in
+            var characters = 0, words = 0, newlines = 0
+            var inWord = false
+            var i = 0
+            while i < b.count {
+                let w = UTF8Whitespace.whitespaceLength(in: b, at: i)
+                if w > 0 {
+                    characters += 1
+                    if b[i] == 0x0A { newlines += 1 }
+                    inWord = false
+                    i += w
+                    continue
+                }
+                if b[i] & 0xC0 != 0x80 { characters += 1 }
+                if !inWord { words += 1 }
+                inWord = true
+                i += 1
+            }
+            let lines = b.isEmpty ? 0 : newlines + (b.last == 0x0A ? 0 : 1)
+            return TextCounts(characters: characters, words: words, lines: lines)
+        }
+    }
+
+    @Test("the eight-bytes-at-a-time path agrees with a byte-at-a-time reference on random text")
+    func randomTextAgreesWithReference() {
+        let pieces: [String] = [
+            "a", "Z", "0", ".", " ", "  ", "\t", "\n", "\r\n", "\u{0B}", "\u{0C}", "\u{01}", "\u{7F}", "é", "日本",
+            "\u{00A0}", "\u{3000}", "\u{2009}", "“", "😀", "word", "long-word-without-space", "\u{0085}",
+        ]
+        var rng = SplitMix64(seed: 7)
+        for _ in 0..<2000 {
+            var text = ""
+            for _ in 0..<Int(rng.next() % 40) { text += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            let bytes = Array(text.utf8)
+            let got = bytes.withUnsafeBufferPointer { countText($0) }
+            #expect(got == Self.referenceCounts(bytes), "\(text.debugDescription)")
         }
     }
 }

@@ -82,6 +82,30 @@ struct HTMLExtractTests {
         }
     }
 
+    @Test("an index page inside an explicit main element keeps its lists of links, not the page's navigation")
+    func indexPageKeepsItsLinks() throws {
+        let sidebar = (1...15).map { "<li><a href=\"/s\($0)\">Sidebar topic \($0)</a></li>" }.joined()
+        let entries = (1...40).map { "<li><a href=\"/lib/m\($0).html\">module\($0) \u{2014} Utilities for task \($0)</a></li>" }.joined()
+        let html = """
+        <html><head><title>Library index</title></head><body>
+        <div class="sphinxsidebar" role="navigation"><h3>Navigation</h3><ul>\(sidebar)</ul></div>
+        <div class="document"><div class="body" role="main">
+          <h1>The Standard Library</h1>
+          <p>The modules described in this chapter provide tools for many everyday tasks.</p>
+          <div class="toctree-wrapper"><ul>\(entries)</ul></div>
+          <p><a href="/next.html">Next</a></p>
+        </div></div>
+        <footer>Copyright 2024. Last updated on Jan 1.</footer>
+        </body></html>
+        """
+        let text = try #require(extract(html))
+        #expect(text.hasPrefix("The Standard Library"))
+        for s in ["module1 ", "module17 ", "module40 ", "everyday tasks"] { #expect(text.contains(s), "\(s) is missing") }
+        for junk in ["Sidebar topic", "Navigation", "Copyright", "Next"] {
+            #expect(!text.contains(junk), "\(junk) leaked into the main text")
+        }
+    }
+
     @Test("a real Debian page: the chapter text is kept and its navigation dropped")
     func realPage() throws {
         let html = String(decoding: try readFile(fixture("pages/upload.en.html")), as: UTF8.self)
