@@ -29,11 +29,15 @@ let package = Package(
         .target(name: "SluiceLLM", dependencies: ["SluiceCore", "SluiceIO", "CCurl"]),
         .target(name: "SluiceSynth", dependencies: ["SluiceCore", "SluiceLLM"]),
         .target(name: "SluiceStats", dependencies: ["SluiceCore", "SluiceIO"]),
+        .target(name: "SluiceLM", dependencies: ["SluiceCore"]),
+        .target(
+            name: "SluiceQuality",
+            dependencies: ["SluiceCore", "SluiceIO", "SluiceFilters", "SluiceFastText", "SluiceLLM", "SluiceLM"]),
         .target(
             name: "SluicePipeline",
             dependencies: [
                 "SluiceCore", "SluiceIO", "SluiceFilters", "SluiceWeb", "SluiceFastText", "SluiceDedup", "SluiceStats",
-                "SluiceLLM", "SluiceSynth",
+                "SluiceLLM", "SluiceSynth", "SluiceLM", "SluiceQuality",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -41,15 +45,23 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: ["SluicePipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "sluice-bench", dependencies: ["SluicePipeline", "SluiceIO", "SluiceCore"]),
+        .executableTarget(
+            name: "sluice-bench",
+            dependencies: [
+                "SluicePipeline", "SluiceIO", "SluiceCore", "SluiceDedup", "SluiceFastText", "SluiceFilters", "SluiceWeb",
+                "SluiceLM", "SluiceQuality",
+            ]),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceTestSupport"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO", "SluiceTestSupport"]),
         .testTarget(name: "SluiceFiltersTests", dependencies: ["SluiceFilters", "SluiceTestSupport"]),
         .testTarget(name: "SluiceWebTests", dependencies: ["SluiceWeb", "SluiceTestSupport"]),
-        .testTarget(name: "SluiceFastTextTests", dependencies: ["SluiceFastText", "SluiceTestSupport"]),
+        .testTarget(name: "SluiceFastTextTests", dependencies: ["SluiceFastText", "SluiceTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SluiceDedupTests", dependencies: ["SluiceDedup", "SluiceTestSupport"]),
         .testTarget(name: "SluiceStatsTests", dependencies: ["SluiceStats", "SluicePipeline", "SluiceTestSupport"]),
         .testTarget(name: "SluiceLLMTests", dependencies: ["SluiceLLM", "SluiceSynth", "SluiceTestSupport", "sluice"]),
+        .testTarget(name: "SluiceLMTests", dependencies: ["SluiceLM", "SluiceTestSupport", "sluice"]),
+        .testTarget(
+            name: "SluiceQualityTests", dependencies: ["SluiceQuality", "SluiceLM", "SluiceTestSupport", "sluice"]),
         .testTarget(name: "SluicePipelineTests", dependencies: ["SluicePipeline", "SluiceTestSupport", "sluice"]),
     ]
 )

@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/setup-models.sh >/dev/null
 swift build -c release --product sluice
 bin="$(swift build -c release --show-bin-path)/sluice"
+SLUICE_BIN="$bin" scripts/setup-models.sh >/dev/null
 "$bin" run Pipelines/quickstart.yaml "$@"
 out=$("$bin" validate Pipelines/quickstart.yaml "$@" | sed -n 's/^output: //p')
 "$bin" verify "$out"

@@ -276,7 +276,7 @@ public struct DatatroveText {
     /// suffix or infix, so only special cases and units after a digit can split it.
     @_optimize(speed)
     private mutating func tokenizeASCII(_ start: Int, _ end: Int) {
-        var lo = start
+        let lo = start
         var hi = end
         var suffixes: [Range<Int>] = []
         var lastSize = 0

@@ -15,6 +15,8 @@ public enum DedupBenchmark {
         public var seconds: Double
         /// Peak resident set during the step, bytes (nil where /proc is not available).
         public var peakResidentBytes: Int?
+        /// The step's counters; the steps that read documents count their UTF-8 text bytes as
+        /// `text_bytes`.
         public var counters: [String: Int]
     }
 
@@ -35,17 +37,18 @@ public enum DedupBenchmark {
     /// Runs the benchmark; `work` is a scratch folder (emptied when the signatures step runs).
     /// `only` runs some steps (the others must have run before with the same arguments), so
     /// that each step can run in a process of its own and its peak memory is its own.
+    /// `hash` is the shingle hash (`minhash_dedup`'s `hash` option).
     public static func runMinHash(
         documents: Int, words: Int = 60, tasks: Int = 1, workers: Int = 2, duplicateFraction: Double = 0.1,
-        changeEvery: Int = 20, batchSize: Int = 1000, work: String, only: Set<String>? = nil,
-        log: (String) -> Void = { _ in }
+        changeEvery: Int = 20, batchSize: Int = 1000, hash: ShingleHash = .xxhash, work: String,
+        only: Set<String>? = nil, log: (String) -> Void = { _ in }
     ) throws -> Result {
         if only?.contains("signatures") ?? true {
             Files.removeTree(work)
         }
         try Files.makeDirectories(work)
         let id = "minhash_dedup"
-        let phases = try MinhashDedup(configuration: .init()).phases(stageID: id)!
+        let phases = try MinhashDedup(configuration: .init(signatures: .init(hash: hash))).phases(stageID: id)!
         let perTask = (documents + tasks - 1) / tasks
         let generator = BenchmarkCorpus(words: words, duplicateEvery: duplicateFraction > 0 ? max(2, Int((1 / duplicateFraction).rounded())) : 0, changeEvery: changeEvery)
         var steps: [Step] = []
@@ -101,6 +104,7 @@ public enum DedupBenchmark {
             var batch = DocumentBatch(sequence: b, documents: (lo..<hi).map { generator.document($0) })
             var s = StageStats()
             s.received = batch.count
+            s.counters["text_bytes"] = batch.documents.reduce(0) { $0 + $1.text.utf8.count }
             try stage.process(&batch, stats: &s)
             s.addDrops(batch.takeDropCounts())
             s.kept = batch.count

@@ -92,7 +92,7 @@ func makeDocumentHashSpec(
 ///     stages: [{type: exact_dedup_filter}]
 /// ```
 public struct ExactDedupHashes: DocumentSinkStage {
-    public struct Configuration: Decodable, Sendable {
+    public struct Configuration: WorkFolderConfiguration {
         public var field: String?
         public var normalize: ContentNormalization?
         public var keep: KeepPolicy?
@@ -482,37 +482,15 @@ private func binOrder(_ name: String) -> Int {
 /// YAML type `exact_dedup_filter`. With `cluster_metadata: true` every document gets
 /// `exact_cluster_id` (the global number of the group's keeper, -1 when unique) and
 /// `exact_cluster_size`. Drop reason: `exact_duplicate`.
-public struct ExactDedupFilter: TaskAwareStage {
+public struct ExactDedupFilter: DocumentRemovalStage {
     public typealias Configuration = MinhashFilter.Configuration
 
     public static let type = "exact_dedup_filter"
     public static let summary = "Exact dedup step 3: drops the copies the decide step did not keep, re-reading the hashed input."
-    public static let isStateless = false
-    public static let dropReasons: [DropReason] = ["exact_duplicate"]
-    public static let options: [StageOption] = [
-        workOption("exact_dedup", "The work folder's name; the same as exact_dedup_hashes'."),
-        StageOption("cluster_metadata", "bool", default: "false", help: "Add exact_cluster_id and exact_cluster_size to each document's metadata."),
-    ]
+    static let job = RemovalJob.exact
 
     let removal: RemovalFilter
-
-    public init(configuration c: Configuration) throws {
-        self.init(work: try checkWorkName(c.work ?? "exact_dedup"), clusterMetadata: c.clusterMetadata ?? false)
-    }
-
-    init(work: String, clusterMetadata: Bool) {
-        removal = RemovalFilter(
-            work: work, stage: Self.type, signing: "hashes", deciding: "decisions", producer: "exact_dedup_hashes",
-            decider: "exact_dedup_decide", reason: "exact_duplicate", metadataPrefix: clusterMetadata ? "exact" : nil)
-    }
-
-    public func beginTask(_ context: TaskContext) throws { try removal.begin(context) }
-    public func process(_ batch: inout DocumentBatch, stats: inout StageStats) throws {
-        try removal.process(&batch, stats: &stats)
-    }
-    public func finishTask(_ context: TaskContext, stats: inout StageStats) throws {
-        try removal.finish(context, stats: &stats)
-    }
+    init(removal: RemovalFilter) { self.removal = removal }
 }
 
 // MARK: - The shortcut
@@ -536,32 +514,20 @@ public struct ExactDedup: MultiStepStage {
         public var hashes: ExactDedupHashes.Configuration
         public var clusterMetadata: Bool?
 
-        enum CodingKeys: String, CodingKey {
-            case clusterMetadata = "cluster_metadata"
-        }
-
         public init(hashes: ExactDedupHashes.Configuration = .init(), clusterMetadata: Bool? = nil) {
             self.hashes = hashes
             self.clusterMetadata = clusterMetadata
         }
 
         public init(from decoder: any Decoder) throws {
-            hashes = try ExactDedupHashes.Configuration(from: decoder)
-            if hashes.work != nil {
-                throw StageConfigurationError("exact_dedup keeps its files in OUT/_work/ID (its stage id); it has no 'work' option")
-            }
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            clusterMetadata = try c.decodeIfPresent(Bool.self, forKey: .clusterMetadata)
+            (hashes, clusterMetadata) = try decodeShortcutConfiguration(decoder, stage: ExactDedup.type)
         }
     }
 
     public static let type = "exact_dedup"
     public static let summary = "Removes exact duplicates (normalised text or any field, e.g. url) across all tasks, as three steps in one run."
     public static let dropReasons: [DropReason] = ["exact_duplicate"]
-    public static let options: [StageOption] =
-        exactCommonOptions + [
-            StageOption("cluster_metadata", "bool", default: "false", help: "Add exact_cluster_id and exact_cluster_size to each document's metadata.")
-        ]
+    public static let options: [StageOption] = exactCommonOptions + [clusterMetadataOption(prefix: "exact")]
 
     let spec: HashSpec
     let clusterMetadata: Bool

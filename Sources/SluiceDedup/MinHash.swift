@@ -1,19 +1,44 @@
 import Glibc
 import SluiceCore
 
+/// How a shingle (its words joined by one space, as UTF-8) becomes the 64-bit number that the
+/// permutations map: datatrove's `HashConfig.hash_fc` at `precision=64`.
+public enum ShingleHash: String, Sendable, Decodable, CaseIterable {
+    /// xxHash64 with seed 0 (`xxhash.xxh64_intdigest`): datatrove 0.10.1's default, and fast.
+    case xxhash
+    /// The first 8 bytes of SHA-1, little-endian (`sha1_hash64`): FineWeb's setting.
+    case sha1
+
+    /// The name recorded in work files and reports.
+    public var recordName: String {
+        switch self {
+        case .xxhash: "xxhash64"
+        case .sha1: "sha1-64"
+        }
+    }
+
+    init?(recordName: String) {
+        guard let h = Self.allCases.first(where: { $0.recordName == recordName }) else { return nil }
+        self = h
+    }
+}
+
 /// MinHash parameters: word n-grams, `bands` bands of `rows` rows, the seed of the
-/// permutations. Defaults equal datatrove's (`MinhashConfig()`: 5-grams, 14 × 8, seed 1).
+/// permutations and the shingle hash. Defaults equal datatrove's (`MinhashConfig()`: 5-grams,
+/// 14 × 8, seed 1, xxHash64).
 public struct MinHashParameters: Sendable, Equatable {
     public var ngram: Int
     public var bands: Int
     public var rows: Int
     public var seed: UInt32
+    public var hash: ShingleHash
 
-    public init(ngram: Int = 5, bands: Int = 14, rows: Int = 8, seed: UInt32 = 1) {
+    public init(ngram: Int = 5, bands: Int = 14, rows: Int = 8, seed: UInt32 = 1, hash: ShingleHash = .xxhash) {
         self.ngram = ngram
         self.bands = bands
         self.rows = rows
         self.seed = seed
+        self.hash = hash
     }
 
     public var hashes: Int { bands * rows }
@@ -28,8 +53,8 @@ public struct MinHashParameters: Sendable, Equatable {
     }
 }
 
-/// Computes MinHash signatures the way datatrove does: each shingle is the xxHash64 (seed 0) of
-/// its words joined by one space; permutation `i` maps a shingle `s` to
+/// Computes MinHash signatures the way datatrove does: each shingle is the xxHash64 (seed 0),
+/// or with `hash: .sha1` the first 8 bytes of the SHA-1, of its words joined by one space; permutation `i` maps a shingle `s` to
 /// `((s · a[i] + b[i]) mod 2^64) mod (2^61 − 1)`, with `a` and `b` drawn like
 /// `numpy.random.RandomState(seed).randint(…, dtype=uint64)`; the signature is the minimum per
 /// permutation, cut into bands.
@@ -93,11 +118,13 @@ public struct MinHasher {
         let count = self.text.wordCount
         guard count >= n else { return false }
         shingles.removeAll(keepingCapacity: true)
+        let sha1 = parameters.hash == .sha1
         self.text.words.withUnsafeBytes { w in
             for i in 0...(count - n) {
                 let start = self.text.wordStarts[i]
                 let end = self.text.wordEnds[i + n - 1]
-                shingles.append(XXH64.hash(UnsafeRawBufferPointer(rebasing: w[start..<end])))
+                let bytes = UnsafeRawBufferPointer(rebasing: w[start..<end])
+                shingles.append(sha1 ? SHA1.hash64(bytes) : XXH64.hash(bytes))
             }
         }
         computeSignature()

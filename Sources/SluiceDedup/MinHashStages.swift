@@ -20,15 +20,16 @@ struct MinHashSettings: Sendable {
 
     var jobID: String {
         let p = parameters
-        let text = "minhash:v1:ngram=\(p.ngram):bands=\(p.bands):rows=\(p.rows):seed=\(p.seed):hash=xxhash64:keep=\(ranking.policy.rawValue):field=\(ranking.field?.text ?? "")"
+        let text = "minhash:v1:ngram=\(p.ngram):bands=\(p.bands):rows=\(p.rows):seed=\(p.seed):hash=\(p.hash.recordName):keep=\(ranking.policy.rawValue):field=\(ranking.field?.text ?? "")"
         return hex64(XXH64.hash(text))
     }
 
     static func make(
-        ngram: Int?, bands: Int?, rows: Int?, seed: Int?, keep: KeepPolicy?, priorityField: String?, memory: ByteSize?,
-        stage: String
+        ngram: Int?, bands: Int?, rows: Int?, seed: Int?, hash: ShingleHash? = nil, keep: KeepPolicy?,
+        priorityField: String?, memory: ByteSize?, stage: String
     ) throws -> MinHashSettings {
-        let p = MinHashParameters(ngram: ngram ?? 5, bands: bands ?? 14, rows: rows ?? 8, seed: UInt32(clamping: seed ?? 1))
+        let p = MinHashParameters(
+            ngram: ngram ?? 5, bands: bands ?? 14, rows: rows ?? 8, seed: UInt32(clamping: seed ?? 1), hash: hash ?? .xxhash)
         guard (1...64).contains(p.ngram) else { throw StageConfigurationError("ngram must be from 1 to 64, got \(p.ngram)") }
         guard (1...1024).contains(p.bands) else { throw StageConfigurationError("bands must be from 1 to 1024, got \(p.bands)") }
         guard (1...256).contains(p.rows) else { throw StageConfigurationError("rows must be from 1 to 256, got \(p.rows)") }
@@ -48,6 +49,7 @@ let minhashCommonOptions: [StageOption] = [
     StageOption("bands", "int", default: "14", help: "LSH bands (datatrove's num_buckets); more bands catch lower similarities."),
     StageOption("rows", "int", default: "8", help: "Hashes per band (datatrove's hashes_per_bucket); more rows demand higher similarity."),
     StageOption("seed", "int", default: "1", help: "Seed of the hash permutations, drawn as numpy.random.RandomState(seed) does."),
+    StageOption("hash", "xxhash | sha1", default: "xxhash", help: "Shingle hash: xxhash (xxHash64, datatrove 0.10.1's default) or sha1 (the first 8 bytes of SHA-1, as FineWeb ran datatrove; the signature step then takes about 1.7x the CPU time)."),
     StageOption("keep", "first | highest | lowest", default: "first", help: "Which document of a cluster survives: the first in input order, or the one with the highest or lowest priority_field."),
     StageOption("priority_field", "string", default: "null", help: "For keep: highest/lowest: the field to compare (metadata path, created or added; numbers, or ISO-8601 dates)."),
     StageOption("memory", "size", default: "256MB", help: "Signatures held in memory per task before a sorted run is written to disk."),
@@ -77,29 +79,31 @@ let minhashCommonOptions: [StageOption] = [
 ///     stages: [{type: minhash_filter, work: minhash}]
 /// ```
 public struct MinhashSignatures: DocumentSinkStage {
-    public struct Configuration: Decodable, Sendable {
+    public struct Configuration: WorkFolderConfiguration {
         public var ngram: Int?
         public var bands: Int?
         public var rows: Int?
         public var seed: Int?
+        public var hash: ShingleHash?
         public var keep: KeepPolicy?
         public var priorityField: String?
         public var memory: ByteSize?
         public var work: String?
 
         enum CodingKeys: String, CodingKey {
-            case ngram, bands, rows, seed, keep, memory, work
+            case ngram, bands, rows, seed, hash, keep, memory, work
             case priorityField = "priority_field"
         }
 
         public init(
-            ngram: Int? = nil, bands: Int? = nil, rows: Int? = nil, seed: Int? = nil, keep: KeepPolicy? = nil,
-            priorityField: String? = nil, memory: ByteSize? = nil, work: String? = nil
+            ngram: Int? = nil, bands: Int? = nil, rows: Int? = nil, seed: Int? = nil, hash: ShingleHash? = nil,
+            keep: KeepPolicy? = nil, priorityField: String? = nil, memory: ByteSize? = nil, work: String? = nil
         ) {
             self.ngram = ngram
             self.bands = bands
             self.rows = rows
             self.seed = seed
+            self.hash = hash
             self.keep = keep
             self.priorityField = priorityField
             self.memory = memory
@@ -112,6 +116,7 @@ public struct MinhashSignatures: DocumentSinkStage {
             bands = try c.decodeIfPresent(Int.self, forKey: .bands)
             rows = try c.decodeIfPresent(Int.self, forKey: .rows)
             seed = try c.decodeIfPresent(Int.self, forKey: .seed)
+            hash = try c.decodeIfPresent(ShingleHash.self, forKey: .hash)
             keep = try c.decodeIfPresent(KeepPolicy.self, forKey: .keep)
             priorityField = try c.decodeIfPresent(String.self, forKey: .priorityField)
             memory = try c.decodeIfPresent(ByteSize.self, forKey: .memory)
@@ -132,7 +137,7 @@ public struct MinhashSignatures: DocumentSinkStage {
 
     public init(configuration c: Configuration) throws {
         settings = try MinHashSettings.make(
-            ngram: c.ngram, bands: c.bands, rows: c.rows, seed: c.seed, keep: c.keep, priorityField: c.priorityField,
+            ngram: c.ngram, bands: c.bands, rows: c.rows, seed: c.seed, hash: c.hash, keep: c.keep, priorityField: c.priorityField,
             memory: c.memory, stage: Self.type)
         work = try checkWorkName(c.work ?? "minhash")
         (a, b) = MinHasher.permutations(count: settings.parameters.hashes, seed: settings.parameters.seed)
@@ -292,6 +297,9 @@ final class SignatureTask: @unchecked Sendable {
             files.append((rel, k.count))
         }
         runs += 1
+        // The run's arrays are freed; give their pages back before the next run is reserved,
+        // or glibc keeps them and the resident set grows with every run.
+        releaseFreeMemory()
     }
 
     func finish(stats: inout StageStats) throws {
@@ -310,7 +318,7 @@ final class SignatureTask: @unchecked Sendable {
                 jobID: settings.jobID, files: files,
                 extra: [
                     "signed": .int(signed), "ngram": .int(p.ngram), "bands": .int(p.bands), "rows": .int(p.rows),
-                    "seed": .int(Int(p.seed)), "hash": .string("xxhash64"), "keep": .string(settings.ranking.policy.rawValue),
+                    "seed": .int(Int(p.seed)), "hash": .string(p.hash.recordName), "keep": .string(settings.ranking.policy.rawValue),
                     "priority_field": settings.ranking.field.map { .string($0.text) } ?? .null,
                     "runs": .int(runs),
                 ])
@@ -471,7 +479,8 @@ public struct MinhashBuckets: WorkStage {
 /// Joins duplicate pairs into clusters and decides which document of each survives.
 ///
 /// YAML type `minhash_clusters`. Reads no documents. A union-find over 4 bytes per document
-/// takes the pairs as they stream from the bucket files, on all workers at once (lock-free;
+/// (flattened in place afterwards; cluster sizes are kept for clusters only) takes the pairs as
+/// they stream from the bucket files, on all workers at once (lock-free;
 /// each cluster's root is its first document, whatever the order). It never holds the pairs
 /// in memory. With several tasks, each does the same union and writes the decisions of its
 /// share of the input tasks (task `t` goes to cluster task `t mod tasks`). Task 0 writes
@@ -505,8 +514,13 @@ public struct MinhashClusters: WorkStage {
         let pairsRead = Locked<Int>(0)
         let roots = try Self.union(pairFiles: pairFiles, total: total, workers: context.workers, pairsRead: pairsRead)
         defer { releaseFreeMemory() }
-        var sizes = [UInt32](repeating: 0, count: total)
-        for r in roots { sizes[Int(r)] += 1 }
+        // The size of every cluster (two documents or more) by its root; a document whose root
+        // is itself and that is no key here is alone.
+        var sizes: [UInt32: UInt32] = [:]
+        for n in 0..<total {
+            let r = roots.root(n)
+            if r != UInt32(n) { sizes[r, default: 1] += 1 }
+        }
         let keep = KeepPolicy(rawValue: (try? signed[0].extraString("keep")) ?? "first") ?? .first
         let keepers = try Self.keepers(policy: keep, roots: roots, sizes: sizes, signed: signed, offsets: offsets, work: w)
         // Decisions for this task's share of the input tasks, one sorted file each.
@@ -519,9 +533,8 @@ public struct MinhashClusters: WorkStage {
             let rel = decisionFileName(phase: "clusters", producer: context.task, task: t, run: 0)
             let out = try RecordFileWriter(path: w.path(rel), kind: Decision.kind, recordSize: Decision.size)
             for n in offsets[t]..<offsets[t + 1] {
-                let r = roots[n]
-                let size = sizes[Int(r)]
-                guard size > 1 else { continue }
+                let r = roots.root(n)
+                guard let size = sizes[r] else { continue }
                 let keeper = keepers?[r] ?? r
                 let d = Decision(
                     index: UInt32(n - offsets[t]), unit: 0, size: size, remove: UInt32(n) != keeper, cluster: UInt64(keeper))
@@ -536,14 +549,19 @@ public struct MinhashClusters: WorkStage {
         var fullHistogram: [Int: Int] = [:]
         var clusters = 0
         var inClusters = 0
-        var taskOf = 0
-        for n in 0..<total where roots[n] == UInt32(n) && sizes[n] > 1 {
-            while offsets[taskOf + 1] <= n { taskOf += 1 }
-            fullHistogram[Int(sizes[n]), default: 0] += 1
+        for (root, size) in sizes {
+            // The input task of the cluster's root: the last offset at or below it.
+            var lo = 0
+            var hi = offsets.count - 1
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2
+                if offsets[mid] <= Int(root) { lo = mid } else { hi = mid }
+            }
+            fullHistogram[Int(size), default: 0] += 1
             clusters += 1
-            inClusters += Int(sizes[n])
-            if taskOf % context.tasks == context.task {
-                histogram[clusterSizeBin(Int(sizes[n])), default: 0] += 1
+            inClusters += Int(size)
+            if lo % context.tasks == context.task {
+                histogram[clusterSizeBin(Int(size)), default: 0] += 1
             }
         }
         for (k, v) in histogram { stats.counters[k, default: 0] += v }
@@ -561,8 +579,9 @@ public struct MinhashClusters: WorkStage {
         ).write(w, phase: "clusters")
     }
 
-    /// The root of every document: the union-find lives only while the pairs stream through.
-    static func union(pairFiles: [(String, Int)], total: Int, workers: Int, pairsRead: Locked<Int>) throws -> [UInt32] {
+    /// The union-find of every document, flattened so that each points at its root (4 bytes a
+    /// document); the pairs stream through from their files and are never held.
+    static func union(pairFiles: [(String, Int)], total: Int, workers: Int, pairsRead: Locked<Int>) throws -> ConcurrentUnionFind {
         let uf = ConcurrentUnionFind(count: total)
         try parallelFor(count: pairFiles.count, workers: workers) { i in
             let reader = try RecordFileReader(path: pairFiles[i].0, kind: MinhashBuckets.pairKind, recordSize: 8)
@@ -583,13 +602,15 @@ public struct MinhashClusters: WorkStage {
             }
             pairsRead.withLock { $0 += reader.count }
         }
-        return try uf.roots(workers: workers)
+        try uf.flatten(workers: workers)
+        return uf
     }
 
     /// For keep: highest/lowest, the best document of every cluster (nil for keep: first, where
     /// the root, the first document, is the keeper).
     static func keepers(
-        policy: KeepPolicy, roots: [UInt32], sizes: [UInt32], signed: [PhaseRecord], offsets: [Int], work: DedupWork
+        policy: KeepPolicy, roots: ConcurrentUnionFind, sizes: [UInt32: UInt32], signed: [PhaseRecord], offsets: [Int],
+        work: DedupWork
     ) throws -> [UInt32: UInt32]? {
         guard policy != .first else { return nil }
         var best: [UInt32: (Double, UInt32)] = [:]
@@ -602,8 +623,8 @@ public struct MinhashClusters: WorkStage {
             try reader.forEachBlock { raw, start in
                 for k in 0..<(raw.count / 8) {
                     let node = offsets[s.task] + start + k
-                    let r = roots[node]
-                    guard sizes[Int(r)] > 1 else { continue }
+                    let r = roots.root(node)
+                    guard sizes[r] != nil else { continue }
                     let p = Double(bitPattern: loadLE64(raw, k * 8))
                     if let current = best[r], !(p > current.0) { continue }
                     best[r] = (p, UInt32(node))
@@ -620,7 +641,8 @@ public struct MinhashClusters: WorkStage {
         let s0 = signed[0]
         let p = MinHashParameters(
             ngram: try s0.extraInt("ngram"), bands: try s0.extraInt("bands"), rows: try s0.extraInt("rows"),
-            seed: UInt32(try s0.extraInt("seed")))
+            seed: UInt32(try s0.extraInt("seed")),
+            hash: ShingleHash(recordName: (try? s0.extraString("hash")) ?? "") ?? .xxhash)
         var curve = JSONObject()
         for s in stride(from: 0.5, through: 1.0001, by: 0.05) {
             let key = formatFixed(s, digits: 2)
@@ -643,7 +665,7 @@ public struct MinhashClusters: WorkStage {
             "method": .string("minhash-lsh"),
             "parameters": .object([
                 "ngram": .int(p.ngram), "bands": .int(p.bands), "rows": .int(p.rows), "hashes": .int(p.hashes),
-                "seed": .int(Int(p.seed)), "hash": .string("xxhash64"), "normalisation": .string("datatrove simplify_text + spaCy English words"),
+                "seed": .int(Int(p.seed)), "hash": .string(p.hash.recordName), "normalisation": .string("datatrove simplify_text + spaCy English words"),
                 "keep": s0.extra["keep"] ?? .string("first"), "priority_field": s0.extra["priority_field"] ?? .null,
             ]),
             "threshold": .double((p.threshold * 10000).rounded() / 10000),
@@ -684,7 +706,7 @@ func clusterSizeBin(_ size: Int) -> String {
 /// `cluster_metadata: true` it adds `minhash_cluster_id` (the global number of the cluster's
 /// keeper, -1 outside clusters) and `minhash_cluster_size` (1 outside clusters) to every
 /// document's metadata, as datatrove does. Drop reason: `minhash_duplicate`.
-public struct MinhashFilter: TaskAwareStage {
+public struct MinhashFilter: DocumentRemovalStage {
     public struct Configuration: Decodable, Sendable {
         public var work: String?
         public var clusterMetadata: Bool?
@@ -705,35 +727,10 @@ public struct MinhashFilter: TaskAwareStage {
 
     public static let type = "minhash_filter"
     public static let summary = "MinHash step 4: drops all but the keeper of each cluster, re-reading the signed input."
-    public static let isStateless = false
-    public static let dropReasons: [DropReason] = ["minhash_duplicate"]
-    public static let options: [StageOption] = [
-        workOption("minhash", "The work folder's name; the same as minhash_signatures'."),
-        StageOption("cluster_metadata", "bool", default: "false", help: "Add minhash_cluster_id and minhash_cluster_size to each document's metadata."),
-    ]
+    static let job = RemovalJob.minhash
 
     let removal: RemovalFilter
-
-    public init(configuration c: Configuration) throws {
-        removal = RemovalFilter(
-            work: try checkWorkName(c.work ?? "minhash"), stage: Self.type, signing: "signatures",
-            deciding: "clusters", producer: "minhash_signatures", decider: "minhash_clusters",
-            reason: "minhash_duplicate", metadataPrefix: c.clusterMetadata == true ? "minhash" : nil)
-    }
-
-    init(work: String, clusterMetadata: Bool) {
-        removal = RemovalFilter(
-            work: work, stage: Self.type, signing: "signatures", deciding: "clusters", producer: "minhash_signatures",
-            decider: "minhash_clusters", reason: "minhash_duplicate", metadataPrefix: clusterMetadata ? "minhash" : nil)
-    }
-
-    public func beginTask(_ context: TaskContext) throws { try removal.begin(context) }
-    public func process(_ batch: inout DocumentBatch, stats: inout StageStats) throws {
-        try removal.process(&batch, stats: &stats)
-    }
-    public func finishTask(_ context: TaskContext, stats: inout StageStats) throws {
-        try removal.finish(context, stats: &stats)
-    }
+    init(removal: RemovalFilter) { self.removal = removal }
 }
 
 // MARK: - The shortcut
@@ -743,7 +740,8 @@ public struct MinhashFilter: TaskAwareStage {
 /// so a killed run resumes where it stopped and memory stays bounded.
 ///
 /// YAML type `minhash_dedup`. Defaults equal datatrove's (word 5-grams after datatrove's
-/// normalisation, 14 bands of 8 rows, xxHash64, seed 1): about 0.72 Jaccard is where the
+/// normalisation, 14 bands of 8 rows, xxHash64, seed 1; `hash: sha1` for FineWeb's SHA-1
+/// shingles): about 0.72 Jaccard is where the
 /// S-curve turns, and a pair at 0.8 is caught with probability 0.924. Drop reason
 /// `minhash_duplicate`; `OUT/_work/ID/report.json` holds the parameters, the S-curve, the
 /// counts and the cluster-size histogram.
@@ -760,32 +758,20 @@ public struct MinhashDedup: MultiStepStage {
         public var signatures: MinhashSignatures.Configuration
         public var clusterMetadata: Bool?
 
-        enum CodingKeys: String, CodingKey {
-            case clusterMetadata = "cluster_metadata"
-        }
-
         public init(signatures: MinhashSignatures.Configuration = .init(), clusterMetadata: Bool? = nil) {
             self.signatures = signatures
             self.clusterMetadata = clusterMetadata
         }
 
         public init(from decoder: any Decoder) throws {
-            signatures = try MinhashSignatures.Configuration(from: decoder)
-            if signatures.work != nil {
-                throw StageConfigurationError("minhash_dedup keeps its files in OUT/_work/ID (its stage id); it has no 'work' option")
-            }
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            clusterMetadata = try c.decodeIfPresent(Bool.self, forKey: .clusterMetadata)
+            (signatures, clusterMetadata) = try decodeShortcutConfiguration(decoder, stage: MinhashDedup.type)
         }
     }
 
     public static let type = "minhash_dedup"
     public static let summary = "Removes near-duplicates with MinHash-LSH (datatrove's parameters), as four steps in one run."
     public static let dropReasons: [DropReason] = ["minhash_duplicate"]
-    public static let options: [StageOption] =
-        minhashCommonOptions + [
-            StageOption("cluster_metadata", "bool", default: "false", help: "Add minhash_cluster_id and minhash_cluster_size to each document's metadata.")
-        ]
+    public static let options: [StageOption] = minhashCommonOptions + [clusterMetadataOption(prefix: "minhash")]
 
     let settings: MinHashSettings
     let clusterMetadata: Bool
@@ -793,7 +779,7 @@ public struct MinhashDedup: MultiStepStage {
     public init(configuration c: Configuration) throws {
         let s = c.signatures
         settings = try MinHashSettings.make(
-            ngram: s.ngram, bands: s.bands, rows: s.rows, seed: s.seed, keep: s.keep, priorityField: s.priorityField,
+            ngram: s.ngram, bands: s.bands, rows: s.rows, seed: s.seed, hash: s.hash, keep: s.keep, priorityField: s.priorityField,
             memory: s.memory, stage: Self.type)
         clusterMetadata = c.clusterMetadata ?? false
     }

@@ -39,7 +39,7 @@ struct RemovalFilter: Sendable {
         let w = DedupWork(context: context, name: work)
         guard Files.exists(PhaseRecord.path(w, signing, task: context.task)) else {
             throw DedupError(
-                "\(stage): no \(signing) for task \(context.task) in \(w.path(signing)); the \(producer) step must run first, with the same `work` name ('\(work)') and the same task count")
+                "\(stage): no \(signing) for task \(context.task) in \(w.path(signing)); the \(producer) step must run first, with the same `work` name ('\(work)') and the same task count. If an earlier run completed, its work files were removed (set run.keep_work: true to keep them): delete the output folder to run again from the start")
         }
         let signed = try PhaseRecord.read(w, signing, task: context.task)
         try checkSameSplit(signed, context: context, stage: stage, producer: producer)
@@ -125,4 +125,105 @@ final class RemovalTask: @unchecked Sendable {
     }
 
     func advance() throws { peek = try stream.next() }
+}
+
+// MARK: - The shape every removal stage and shortcut shares
+
+/// A removal step (`minhash_filter`, `exact_dedup_filter`, the removal phase of paragraph and
+/// line dedup): a stateful, task-aware stage whose task hooks and batches all go to its
+/// ``RemovalFilter``.
+protocol RemovalStage: TaskAwareStage {
+    var removal: RemovalFilter { get }
+}
+
+extension RemovalStage {
+    public static var isStateless: Bool { false }
+    public func beginTask(_ context: TaskContext) throws { try removal.begin(context) }
+    public func process(_ batch: inout DocumentBatch, stats: inout StageStats) throws {
+        try removal.process(&batch, stats: &stats)
+    }
+    public func finishTask(_ context: TaskContext, stats: inout StageStats) throws {
+        try removal.finish(context, stats: &stats)
+    }
+}
+
+/// The names a document-removal step works with: its job's phase folders and stages, its drop
+/// reason and the prefix of its metadata keys.
+struct RemovalJob: Sendable {
+    let defaultWork: String
+    let signing: String
+    let deciding: String
+    let producer: String
+    let decider: String
+    let reason: DropReason
+    let metadataPrefix: String
+
+    static let minhash = RemovalJob(
+        defaultWork: "minhash", signing: "signatures", deciding: "clusters", producer: "minhash_signatures",
+        decider: "minhash_clusters", reason: "minhash_duplicate", metadataPrefix: "minhash")
+    static let exact = RemovalJob(
+        defaultWork: "exact_dedup", signing: "hashes", deciding: "decisions", producer: "exact_dedup_hashes",
+        decider: "exact_dedup_decide", reason: "exact_duplicate", metadataPrefix: "exact")
+
+    /// The removal stage's options: `work` and `cluster_metadata`.
+    var options: [StageOption] {
+        [
+            workOption(defaultWork, "The work folder's name; the same as \(producer)'."),
+            clusterMetadataOption(prefix: metadataPrefix),
+        ]
+    }
+}
+
+/// A removal stage of whole documents (`minhash_filter`, `exact_dedup_filter`), configured
+/// with `work` and `cluster_metadata`.
+protocol DocumentRemovalStage: RemovalStage where Configuration == MinhashFilter.Configuration {
+    static var job: RemovalJob { get }
+    init(removal: RemovalFilter)
+}
+
+extension DocumentRemovalStage {
+    public static var dropReasons: [DropReason] { [job.reason] }
+    public static var options: [StageOption] { job.options }
+
+    public init(configuration c: Configuration) throws {
+        self.init(work: try checkWorkName(c.work ?? Self.job.defaultWork), clusterMetadata: c.clusterMetadata ?? false)
+    }
+
+    init(work: String, clusterMetadata: Bool) {
+        let j = Self.job
+        self.init(
+            removal: RemovalFilter(
+                work: work, stage: Self.type, signing: j.signing, deciding: j.deciding, producer: j.producer,
+                decider: j.decider, reason: j.reason, metadataPrefix: clusterMetadata ? j.metadataPrefix : nil))
+    }
+}
+
+/// The `cluster_metadata` option of a removal stage or shortcut whose metadata keys start with
+/// `prefix`.
+func clusterMetadataOption(prefix: String) -> StageOption {
+    StageOption(
+        "cluster_metadata", "bool", default: "false",
+        help: "Add \(prefix)_cluster_id and \(prefix)_cluster_size to each document's metadata.")
+}
+
+/// The options of a first dedup step that a shortcut reuses: they name the work folder.
+protocol WorkFolderConfiguration: Decodable, Sendable {
+    var work: String? { get }
+}
+
+/// Decodes a dedup shortcut's options: all of its first step's (`C`) except `work`, since a
+/// shortcut keeps its files in `OUT/_work/ID` under its stage id, plus `cluster_metadata`.
+func decodeShortcutConfiguration<C: WorkFolderConfiguration>(
+    _ decoder: any Decoder, stage: String
+) throws -> (first: C, clusterMetadata: Bool?) {
+    let first = try C(from: decoder)
+    if first.work != nil {
+        throw StageConfigurationError("\(stage) keeps its files in OUT/_work/ID (its stage id); it has no 'work' option")
+    }
+    let c = try decoder.container(keyedBy: ShortcutKeys.self)
+    return (first, try c.decodeIfPresent(Bool.self, forKey: .clusterMetadata))
+}
+
+private enum ShortcutKeys: String, CodingKey {
+    case clusterMetadata = "cluster_metadata"
 }

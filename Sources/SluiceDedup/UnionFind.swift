@@ -51,6 +51,22 @@ final class ConcurrentUnionFind: @unchecked Sendable {
         }
     }
 
+    /// After all unions: points every element straight at its root, in place, so that
+    /// ``root(_:)`` is one load and no second array of roots is needed.
+    func flatten(workers: Int) throws {
+        let chunk = 1 << 16
+        let chunks = (count + chunk - 1) / chunk
+        try parallelFor(count: chunks, workers: workers) { c in
+            let lo = c * chunk
+            let hi = min(self.count, lo + chunk)
+            // A concurrent find may halve a path through i, but only towards the same root.
+            for i in lo..<hi { self.parent[i].store(self.find(UInt32(i)), ordering: .relaxed) }
+        }
+    }
+
+    /// The root of `x`; exact once ``flatten(workers:)`` has run.
+    @inline(__always) func root(_ x: Int) -> UInt32 { parent[x].load(ordering: .relaxed) }
+
     /// The root (smallest member) of each element's set, after all unions.
     func roots(workers: Int) throws -> [UInt32] {
         var out = [UInt32](repeating: 0, count: count)

@@ -182,26 +182,17 @@ final class BloomTask: @unchecked Sendable {
 }
 
 /// The removal phase of paragraph and line dedup.
-struct UnitRemoval: TaskAwareStage {
+struct UnitRemoval: RemovalStage {
     struct Configuration: Decodable, Sendable {}
     static let type = "unit_removal"
     static let summary = "Removes the lines or paragraphs decided by the decide step."
     static let options: [StageOption] = []
-    static let isStateless = false
 
     let removal: RemovalFilter
     init(configuration: Configuration) throws {
         throw StageConfigurationError("unit_removal is built by paragraph_dedup and line_dedup only")
     }
     init(removal: RemovalFilter) { self.removal = removal }
-
-    func beginTask(_ context: TaskContext) throws { try removal.begin(context) }
-    func process(_ batch: inout DocumentBatch, stats: inout StageStats) throws {
-        try removal.process(&batch, stats: &stats)
-    }
-    func finishTask(_ context: TaskContext, stats: inout StageStats) throws {
-        try removal.finish(context, stats: &stats)
-    }
 }
 
 /// Removes paragraphs seen earlier in the corpus (CCNet-style).

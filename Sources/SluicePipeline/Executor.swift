@@ -77,7 +77,7 @@ public struct PipelineExecutor: Sendable {
         (0..<step.tasks).allSatisfy { FileManager.default.fileExists(atPath: step.output.completionPath($0)) }
     }
 
-    private func requireUpstreamComplete(_ upstream: ExecutionStep) throws {
+    func requireUpstreamComplete(_ upstream: ExecutionStep) throws {
         let missing = (0..<upstream.tasks).filter { !FileManager.default.fileExists(atPath: upstream.output.completionPath($0)) }
         if !missing.isEmpty {
             throw OutputError(

@@ -503,6 +503,10 @@ final class TaskRunner: @unchecked Sendable {
         }
         _ = try? removeStaleTemporaries(in: root, matching: prefix)
         try? fm.removeItem(atPath: step.output.taskStatsPath(task))
+        // A kill while the marker or the task's stats were being written leaves their temporaries.
+        let own = OutputLayout.taskName(task) + "."
+        _ = try? removeStaleTemporaries(in: step.output.completionsDirectory, matching: own)
+        _ = try? removeStaleTemporaries(in: step.output.statsDirectory, matching: own)
         if let stages = try? fm.contentsOfDirectory(atPath: step.output.rejectedDirectory) {
             for s in stages {
                 let dir = step.output.rejectedDirectory + "/" + s

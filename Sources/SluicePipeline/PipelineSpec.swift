@@ -37,6 +37,8 @@ public struct PipelineSpec: Sendable {
     public var output: OutputSpec
     /// The top-level `run` settings (defaults where absent).
     public var run: RunSpec
+    /// The `slurm` block: defaults for `sluice slurm submit` (empty when absent).
+    public var slurm = SlurmSettings()
     /// The pipeline file's path, as given to the loader.
     public var path: String
 
@@ -48,7 +50,8 @@ public struct PipelineSpec: Sendable {
         StageOption("stages", "[stage]", help: "The stages, in order, each picked by type; or use steps."),
         StageOption("steps", "[step]", help: "For multi-step jobs: a list of {name, stages, run, output}; instead of stages."),
         StageOption("output", "mapping", help: "Where and how to write: path, max_shard_bytes, compression_level, rejected."),
-        StageOption("run", "mapping", default: "{}", help: "How to run: tasks, workers, batch_size."),
+        StageOption("run", "mapping", default: "{}", help: "How to run: tasks, workers, batch_size, keep_work."),
+        StageOption("slurm", "mapping", default: "{}", help: "For sluice slurm submit: partition, time, cpus_per_task, mem, qos, account, array_limit, extra."),
     ]
 }
 
@@ -148,11 +151,14 @@ public struct RunSpec: Sendable {
     public var workers: Int
     /// Documents per batch (1000).
     public var batchSize: Int
+    /// Keep `OUT/_work` (multi-step stages' intermediate files) after the run completes (false).
+    public var keepWork: Bool
 
-    public init(tasks: Int = 1, workers: Int = RunSpec.defaultWorkers, batchSize: Int = 1000) {
+    public init(tasks: Int = 1, workers: Int = RunSpec.defaultWorkers, batchSize: Int = 1000, keepWork: Bool = false) {
         self.tasks = tasks
         self.workers = workers
         self.batchSize = batchSize
+        self.keepWork = keepWork
     }
 
     /// The number of CPU cores this process may use.
@@ -162,6 +168,9 @@ public struct RunSpec: Sendable {
         StageOption("tasks", "int", default: "1", help: "Split the input files into this many tasks."),
         StageOption("workers", "int", default: "CPU cores", help: "Threads per task."),
         StageOption("batch_size", "int", default: "1000", help: "Documents per batch."),
+        StageOption(
+            "keep_work", "bool", default: "false",
+            help: "Keep OUT/_work, the intermediate files of multi-step stages (dedup signatures, pairs, decisions), after the run completes; by default they are removed once the manifest is written (reports stay)."),
     ]
 }
 
@@ -175,9 +184,10 @@ private struct TopLevelFields: Decodable {
     var steps: YAMLNode?
     var output: YAMLNode?
     var run: YAMLNode?
+    var slurm: YAMLNode?
 
     enum CodingKeys: String, CodingKey {
-        case name, description, input, stages, steps, output, run
+        case name, description, input, stages, steps, output, run, slurm
     }
 
     init(from decoder: any Decoder) throws {
@@ -192,6 +202,7 @@ private struct TopLevelFields: Decodable {
         steps = try c.decodeIfPresent(YAMLNode.self, forKey: .steps)
         output = try c.decodeIfPresent(YAMLNode.self, forKey: .output)
         run = try c.decodeIfPresent(YAMLNode.self, forKey: .run)
+        slurm = try c.decodeIfPresent(YAMLNode.self, forKey: .slurm)
     }
 }
 
@@ -290,6 +301,7 @@ private struct RunFields: Decodable {
     enum CodingKeys: String, CodingKey {
         case tasks, workers
         case batchSize = "batch_size"
+        case keepWork = "keep_work"
     }
 
     init(from decoder: any Decoder) throws {
@@ -297,7 +309,8 @@ private struct RunFields: Decodable {
         run = RunSpec(
             tasks: try decodeInt(c, .tasks, default: 1, in: 1...Int.max),
             workers: try decodeInt(c, .workers, default: RunSpec.defaultWorkers, in: 1...Int.max),
-            batchSize: try decodeInt(c, .batchSize, default: 1000, in: 1...Int.max))
+            batchSize: try decodeInt(c, .batchSize, default: 1000, in: 1...Int.max),
+            keepWork: try c.decodeIfPresent(Bool.self, forKey: .keepWork) ?? false)
     }
 }
 
@@ -347,6 +360,7 @@ extension PipelineSpec {
 
         input = try Self.parseInput(top.input)
         run = try Self.parseRun(top.run.map { [$0] } ?? [], context: "'run'", prefix: "run")
+        if let node = top.slurm { slurm = try SlurmSettings(node: node) }
 
         switch (top.stages, top.steps) {
         case (.some, .some):

@@ -100,12 +100,27 @@ public struct PreparedRun: Sendable {
         return out
     }
 
-    /// Runs every step, or task `taskIndex` of each.
-    public func run(taskIndex: Int?, progress: ProgressMode, log: (String) -> Void) throws -> RunResult {
+    /// Runs every step, or task `taskIndex` of each; with `step`, only that step (as one Slurm
+    /// array job does), which first requires every earlier step's completion markers.
+    public func run(taskIndex: Int?, step: String? = nil, progress: ProgressMode, log: (String) -> Void) throws -> RunResult {
         let started = monotonicNanoseconds()
         var resolved = steps
         var reports: [PipelineExecutor.StepReport] = []
-        for i in resolved.indices {
+        var selected: Int?
+        if let step {
+            guard let k = steps.firstIndex(where: { $0.name == step }) else {
+                throw OutputError("the pipeline has no step '\(step)'; its steps are: \(steps.map(\.name).joined(separator: ", "))")
+            }
+            selected = k
+            // A dependency on a job Slurm has forgotten counts as satisfied, so the markers decide.
+            for j in 0..<k {
+                try PipelineExecutor(
+                    steps: [], taskIndex: nil, progress: progress, pipelineName: pipeline.spec.name,
+                    pipelineText: pipeline.yamlText
+                ).requireUpstreamComplete(steps[j])
+            }
+        }
+        for i in resolved.indices where selected == nil || i == selected {
             if i > 0 {
                 // A later step starts once the step before is complete.
                 let upstream = resolved[i - 1]
@@ -113,7 +128,7 @@ public struct PreparedRun: Sendable {
                     steps: [upstream], taskIndex: nil, progress: progress, pipelineName: pipeline.spec.name,
                     pipelineText: pipeline.yamlText)
                 guard executorCheck.isComplete(upstream) else {
-                    if taskIndex != nil { break }
+                    if taskIndex != nil && selected == nil { break }
                     throw OutputError("step '\(upstream.name)' did not complete")
                 }
                 if let k = resolved[i].documentSource {
@@ -140,9 +155,67 @@ public struct PreparedRun: Sendable {
         var finalSummary: OutputSummary?
         if let last = resolved.last, (0..<last.tasks).allSatisfy({ FileManager.default.fileExists(atPath: last.output.completionPath($0)) }) {
             finalSummary = try? OutputSummary(root: last.output.root)
+            if !keepsWork && FileManager.default.fileExists(atPath: last.output.manifestPath) {
+                let removed = removeWorkFiles(last.workDirectory)
+                if removed.files > 0 {
+                    log("removed \(removed.files) intermediate files (\(formatBytes(removed.bytes))) from \(last.workDirectory); run.keep_work: true keeps them")
+                }
+            }
         }
         return RunResult(steps: reports, seconds: seconds, output: resolved.last?.output.root ?? "", summary: finalSummary)
     }
+}
+
+extension PreparedRun {
+    /// `run.keep_work`, at the top level or in any step.
+    var keepsWork: Bool { pipeline.spec.run.keepWork || pipeline.steps.contains { $0.spec.run.keepWork } }
+}
+
+/// Once a run is complete (every task of its last step done, the manifest written), removes
+/// the intermediate files that multi-step stages keep under `OUT/_work`: every folder inside a
+/// stage's folder `_work/NAME/`, and every file that is not a `.json` report. The reports that
+/// stages write directly into `_work/NAME/` (dedup's `report.json`, a Bloom filter's fill)
+/// stay. A rerun of the complete run skips every task by its completion marker, so it needs
+/// none of the removed files. Best effort: another task of the same step (a Slurm array job)
+/// may be removing the same files. Returns the number of files and bytes removed.
+func removeWorkFiles(_ work: String) -> (files: Int, bytes: Int) {
+    let fm = FileManager.default
+    var files = 0
+    var bytes = 0
+    func isReport(_ name: String) -> Bool { name.hasSuffix(".json") && !name.hasPrefix(".") }
+    func remove(_ path: String) {
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { return }
+        if isDirectory.boolValue {
+            let listing = fm.enumerator(atPath: path)
+            while let relative = listing?.nextObject() as? String {
+                let attributes = try? fm.attributesOfItem(atPath: path + "/" + relative)
+                guard attributes?[.type] as? FileAttributeType == .typeRegular else { continue }
+                files += 1
+                bytes += (attributes?[.size] as? Int) ?? 0
+            }
+        } else {
+            files += 1
+            bytes += ((try? fm.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+        }
+        try? fm.removeItem(atPath: path)
+    }
+    for name in (try? fm.contentsOfDirectory(atPath: work)) ?? [] {
+        let path = work + "/" + name
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
+        guard isDirectory.boolValue else {
+            if !isReport(name) { remove(path) }
+            continue
+        }
+        for inner in (try? fm.contentsOfDirectory(atPath: path)) ?? [] {
+            var innerIsDirectory: ObjCBool = false
+            let innerPath = path + "/" + inner
+            guard fm.fileExists(atPath: innerPath, isDirectory: &innerIsDirectory) else { continue }
+            if innerIsDirectory.boolValue || !isReport(inner) { remove(innerPath) }
+        }
+    }
+    return (files, bytes)
 }
 
 /// What a run did, for the summary printed at its end.

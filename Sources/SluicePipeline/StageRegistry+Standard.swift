@@ -1,6 +1,7 @@
 import SluiceDedup
 import SluiceFastText
 import SluiceFilters
+import SluiceQuality
 import SluiceSynth
 import SluiceWeb
 
@@ -36,9 +37,12 @@ extension StageRegistry {
         register(NormalizeWhitespace.self)
         register(ParagraphDedup.self)
         register(PIIRedact.self)
+        register(QualityScore.self)
         register(RemoveControlCharacters.self)
         register(RemoveSymbolLines.self)
         register(SampleStage.self)
+        register(SamplingWeight.self)
+        register(ScoreBuckets.self)
         register(UnicodeNormalize.self)
         register(URLFilter.self)
     }

@@ -19,7 +19,11 @@ struct Sluice: ParsableCommand {
             invalid pipeline. Progress and logs go to standard error.
             """,
         version: sluiceVersion,
-        subcommands: [Run.self, Validate.self, ListStages.self, Stats.self, Inspect.self, Report.self, Diff.self, Verify.self, FastTextCommand.self, LLMCommand.self])
+        subcommands: [Run.self, Validate.self, ListStages.self, Stats.self, Inspect.self, Report.self, Diff.self, Verify.self, FastTextCommand.self, LLMCommand.self, SlurmCommand.self,
+            Annotate.self,
+            QualityCommand.self,
+            LMCommand.self,
+        ])
 }
 
 enum LogFormat: String, ExpressibleByArgument, CaseIterable {
@@ -56,6 +60,12 @@ struct Run: ParsableCommand {
         name: .customLong("set"),
         help: ArgumentHelp("Override a pipeline key by dotted path, e.g. --set output.path=/tmp/x (repeatable).", valueName: "key=value"))
     var overrides: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Run only this step (names as `sluice validate` lists them); it refuses to start unless every earlier step's tasks have completion markers. Each Slurm array job runs one step this way.",
+            valueName: "name"))
+    var step: String?
 
     @Option(help: "Log and progress format on standard error: text or json.")
     var logFormat: LogFormat = .text
@@ -98,7 +108,7 @@ struct Run: ParsableCommand {
         Interruption.install()
         let mode: ProgressMode = quiet ? .quiet : (json ? .json : .auto)
         do {
-            let result = try prepared.run(taskIndex: index, progress: mode) { logger.info("\($0)") }
+            let result = try prepared.run(taskIndex: index, step: step, progress: mode) { logger.info("\($0)") }
             if json {
                 logger.info("run complete", metadata: ["documents_out": "\(result.documentsOut)", "seconds": "\(result.seconds)"])
             } else {

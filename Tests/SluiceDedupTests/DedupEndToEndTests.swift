@@ -186,6 +186,77 @@ struct DedupEndToEndTests {
         #expect(try run(["verify", dir.path + "/out"]).status == 0)
     }
 
+    /// Every file under OUT/_work, relative to it.
+    func workFiles(_ dir: TemporaryDirectory) -> [String] {
+        let work = dir.path + "/out/_work"
+        var out: [String] = []
+        let listing = FileManager.default.enumerator(atPath: work)
+        while let name = listing?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: work + "/" + name, isDirectory: &isDirectory), !isDirectory.boolValue {
+                out.append(name)
+            }
+        }
+        return out.sorted()
+    }
+
+    @Test("a complete run removes the work files but keeps the reports; its rerun is a no-op")
+    func workFilesRemovedAfterCompletion() throws {
+        let dir = TemporaryDirectory()
+        _ = try writeCorpus(dir)
+        let p = try pipeline(dir, stages: Self.bothStages)
+        let first = try run(["run", p])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("intermediate files"), "the removal is logged: \(first.stderr)")
+        #expect(workFiles(dir) == ["exact_dedup/report-00000.json", "exact_dedup/report-00001.json", "minhash_dedup/report.json"])
+        let expected = try snapshot(dir)
+        let again = try run(["run", p])
+        #expect(again.status == 0, "\(again.stderr)")
+        let stepLines = again.stdout.split(separator: "\n").filter { $0.hasPrefix("step ") }
+        #expect(stepLines.count == 7)
+        #expect(stepLines.allSatisfy { $0.contains(": 0 tasks run, 2 already complete (skipped)") }, "\(again.stdout)")
+        #expect(!again.stderr.contains("intermediate files"), "nothing left to remove")
+        let got = try snapshot(dir)
+        #expect(got.keys.sorted() == expected.keys.sorted())
+        for (k, v) in got where expected[k] != v { Issue.record("\(k) changed in the rerun") }
+        #expect(try run(["verify", dir.path + "/out"]).status == 0)
+    }
+
+    @Test("run.keep_work: true keeps the work files after a complete run")
+    func keepWork() throws {
+        let dir = TemporaryDirectory()
+        _ = try writeCorpus(dir)
+        let p = try pipeline(dir, stages: "  - type: minhash_dedup\n")
+        let r = try run(["run", p, "--quiet", "--set", "run.keep_work=true"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let files = workFiles(dir)
+        for folder in ["signatures/", "buckets/", "clusters/"] {
+            #expect(files.contains { $0.hasPrefix("minhash_dedup/" + folder) }, "\(folder) kept: \(files)")
+        }
+    }
+
+    @Test("a run that is not complete keeps the work files, so the next run resumes from them")
+    func partialRunKeepsWork() throws {
+        let dir = TemporaryDirectory()
+        _ = try writeCorpus(dir)
+        let p = try pipeline(dir, stages: "  - type: minhash_dedup\n")
+        // Task 0 of each step, as one array job would: the first step is then half done.
+        let half = try run(["run", p, "--quiet", "--task-index", "0"])
+        #expect(half.status == 0, "\(half.stderr)")
+        #expect(workFiles(dir).contains("minhash_dedup/signatures/00000.json"), "\(workFiles(dir))")
+        // Task 1 completes the signatures, then runs task 1 of every later step it can.
+        for _ in 0..<4 {
+            #expect(try run(["run", p, "--quiet", "--task-index", "1"]).status == 0)
+            #expect(try run(["run", p, "--quiet", "--task-index", "0"]).status == 0)
+        }
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/out/_manifest.json"))
+        #expect(workFiles(dir) == ["minhash_dedup/report.json"], "removed once the last step completed")
+        let resumed = try outputIDs(dir.path + "/out")
+        try FileManager.default.removeItem(atPath: dir.path + "/out")
+        #expect(try run(["run", p, "--quiet"]).status == 0)
+        #expect(try outputIDs(dir.path + "/out") == resumed)
+    }
+
     @Test("a work stage that shares its step, or a sink stage that is not last, is an invalid pipeline")
     func misplacedStages() throws {
         let dir = TemporaryDirectory()

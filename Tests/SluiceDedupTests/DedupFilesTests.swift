@@ -109,6 +109,10 @@ struct DedupFilesTests {
             for (i, e) in edges.enumerated() where i % 4 == part { uf.union(e.0, e.1) }
         }
         #expect(try uf.roots(workers: 3) == expected)
+        // Flattened in place (on several threads, 50,000 elements in chunks), every element
+        // points straight at its root.
+        try uf.flatten(workers: 3)
+        #expect((0..<n).map { uf.root($0) } == expected)
     }
 
     @Test("decision files merge in (document, unit) order")

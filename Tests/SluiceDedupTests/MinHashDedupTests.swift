@@ -213,6 +213,28 @@ struct MinHashDedupTests {
         #expect(r.allKept.count == 10)
     }
 
+    @Test("hash: sha1 removes the same planted copies and the report and work files name the hash")
+    func sha1Hash() throws {
+        let corpus = PlantedCorpus(bases: 10, words: 100, similarities: [0.95, 0.95, 0.95], seed: 2).documents
+        var outcomes: [[String]] = []
+        for hash in ShingleHash.allCases {
+            let driver = DedupDriver()
+            var c = MinhashDedup.Configuration()
+            c.signatures.hash = hash
+            let r = try driver.runPhases(try phases(c, id: "m"), stageID: "m", tasks: splitIntoTasks(corpus, tasks: 2))
+            outcomes.append(r.allKept.map(\.id))
+            let report = try JSONFile(driver.workDirectory + "/m/report.json")
+            #expect(report.object["parameters"]?.objectValue?["hash"] == .string(hash.recordName))
+            let record = try JSONFile(driver.workDirectory + "/m/signatures/00000.json")
+            #expect(try record.string("hash") == hash.recordName)
+        }
+        #expect(outcomes[0].count == 10)
+        #expect(outcomes[0] == outcomes[1])
+        let xx = try MinhashDedup(configuration: .init()).settings.jobID
+        let sha = try MinhashDedup(configuration: .init(signatures: .init(hash: .sha1))).settings.jobID
+        #expect(xx != sha, "work files of one hash are never taken for the other's")
+    }
+
     @Test("S-curve: the candidate probability of the default parameters")
     func sCurve() {
         let p = MinHashParameters()
@@ -227,6 +249,21 @@ struct MinHashDedupTests {
         #expect(clusterSizeBin(4) == "cluster_size_3-4")
         #expect(clusterSizeBin(5) == "cluster_size_5-8")
         #expect(clusterSizeBin(100) == "cluster_size_65-128")
+    }
+
+    @Test("removal stages see each task's batches in order and name their drop reason and options")
+    func removalStagesAreStateful() throws {
+        let stages: [any Stage] = [
+            try MinhashFilter(configuration: .init()), try ExactDedupFilter(configuration: .init()),
+            try MinhashDedup(configuration: .init()).phases(stageID: "m")!.last!.stage,
+            try ExactDedup(configuration: .init()).phases(stageID: "e")!.last!.stage,
+            try LineDedup(configuration: .init()).phases(stageID: "l")!.last!.stage,
+        ]
+        for s in stages { #expect(!type(of: s).isStateless, "\(type(of: s))") }
+        #expect(MinhashFilter.dropReasons == ["minhash_duplicate"])
+        #expect(ExactDedupFilter.dropReasons == ["exact_duplicate"])
+        #expect(MinhashFilter.options.map(\.name) == ["work", "cluster_metadata"])
+        #expect(ExactDedupFilter.options.first?.defaultValue == "exact_dedup")
     }
 
     @Test("options are checked when the stage is built")

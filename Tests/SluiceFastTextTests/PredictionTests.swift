@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 import SluiceTestSupport
 import Testing
 
@@ -139,11 +140,12 @@ struct PredictionTests {
 
     @Test("the model cache loads a file once and shares it")
     func cache() throws {
-        let cache = FastTextModelCache()
+        let cache = FileModelCache<FastTextModel>(what: "model file") { try FastTextModel(contentsOf: $0) }
         let a = try cache.model(at: fixture("ns.bin"))
         let b = try cache.model(at: fixture("ns.bin"))
         #expect(a === b)
         #expect(cache.count == 1)
-        #expect(throws: FastTextError.self) { _ = try cache.model(at: "/nonexistent.bin") }
+        let error = #expect(throws: FileModelCacheError.self) { _ = try cache.model(at: "/nonexistent.bin") }
+        #expect(error?.description.hasPrefix("cannot open model file /nonexistent.bin") == true)
     }
 }

@@ -96,7 +96,7 @@ struct EndToEndTests {
         let totals = stats["totals"] as! [String: Any]
         #expect(totals["documents"] as? Int == docs.count)
         let stages = stats["stages"] as! [[String: Any]]
-        #expect(stages.map { $0["id"] as! String } == ["read", "normalize_whitespace", "language_id", "length_filter", "add_metadata"])
+        #expect(stages.map { $0["id"] as! String } == ["read", "normalize_whitespace", "language_id", "length_filter", "quality_score", "add_metadata"])
         let shards = stats["shards"] as! [[String: Any]]
         #expect(shards.reduce(0) { $0 + ($1["documents"] as! Int) } == docs.count)
     }

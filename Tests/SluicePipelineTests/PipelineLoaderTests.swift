@@ -263,10 +263,10 @@ private func pipeline(stages: String, extra: String = "") -> String {
 @Test func unknownKeysAreErrorsAtEveryLevel() {
     #expect(
         loadError(pipeline(stages: "  - type: length_filter\n    min_words: 1", extra: "stagse: []"))?
-            .hasPrefix("pipeline.yaml:10:1: unknown key 'stagse' in the pipeline; allowed: description, input, name, output, run, stages, steps; did you mean 'stages'?") == true)
+            .hasPrefix("pipeline.yaml:10:1: unknown key 'stagse' in the pipeline; allowed: description, input, name, output, run, slurm, stages, steps; did you mean 'stages'?") == true)
     #expect(
         loadError(pipeline(stages: "  - type: length_filter\n    min_words: 1", extra: "run:\n  task: 2"))
-            == "pipeline.yaml:11:3: unknown key 'task' in 'run'; allowed: batch_size, tasks, workers; did you mean 'tasks'?")
+            == "pipeline.yaml:11:3: unknown key 'task' in 'run'; allowed: batch_size, keep_work, tasks, workers; did you mean 'tasks'?")
     let input = """
         name: t
         input:

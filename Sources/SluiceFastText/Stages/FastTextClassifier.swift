@@ -98,8 +98,9 @@ public struct FastTextClassifier: Stage {
         let model: FastTextModel
         do {
             model = try FastTextModelCache.shared.model(at: configuration.model)
-        } catch let e as FastTextError {
-            throw StageConfigurationError("model: \(e.message)")
+        } catch {
+            let message = (error as? FastTextError)?.message ?? String(describing: error)
+            throw StageConfigurationError("model: \(message)")
         }
         try self.init(model: model, configuration: configuration)
     }

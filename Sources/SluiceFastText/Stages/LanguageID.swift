@@ -87,12 +87,13 @@ public struct LanguageID: Stage {
         let model: FastTextModel
         do {
             model = try FastTextModelCache.shared.model(at: configuration.model)
-        } catch let e as FastTextError {
+        } catch {
+            let message = (error as? FastTextError)?.message ?? String(describing: error)
             var hint = ""
             if configuration.model.hasSuffix("lid.176.ftz") || configuration.model.hasSuffix("lid.176.bin") {
                 hint = "; run scripts/setup-models.sh to put lid.176.ftz in models/ (or set SLUICE_MODELS to its folder)"
             }
-            throw StageConfigurationError("model: \(e.message)\(hint)")
+            throw StageConfigurationError("model: \(message)\(hint)")
         }
         try self.init(model: model, configuration: configuration)
     }

@@ -1,0 +1,2 @@
+import SluiceQuality
+import Testing
