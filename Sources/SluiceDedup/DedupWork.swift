@@ -33,25 +33,6 @@ struct DedupWork: Sendable {
 
 // MARK: - Small JSON files
 
-/// Writes a JSON value atomically, pretty enough to read (one key per line at the top).
-func writeJSONFile(_ path: String, _ value: JSONValue) throws {
-    var out: [UInt8] = []
-    if case .object(let o) = value {
-        out.append(UInt8(ascii: "{"))
-        for (i, e) in o.entries.enumerated() {
-            out += Array((i == 0 ? "\n  " : ",\n  ").utf8)
-            appendJSON(.string(e.key), to: &out)
-            out += Array(": ".utf8)
-            appendJSON(e.value, to: &out)
-        }
-        out += Array("\n}\n".utf8)
-    } else {
-        appendJSON(value, to: &out)
-        out.append(UInt8(ascii: "\n"))
-    }
-    try writeAtomically(path: path, bytes: out)
-}
-
 /// Typed access to a small JSON file; every error names the file.
 struct JSONFile {
     let path: String
@@ -140,7 +121,7 @@ struct PhaseRecord: Sendable {
             "files": filesJSON(files),
         ]
         for e in extra { o[e.key] = e.value }
-        try writeJSONFile(Self.path(work, phase, task: task), .object(o))
+        try writeSmallJSONFile(Self.path(work, phase, task: task), .object(o))
     }
 
     static func read(_ work: DedupWork, _ phase: String, task: Int) throws -> PhaseRecord {

@@ -453,7 +453,7 @@ public struct ExactDedupDecide: WorkStage {
         stats.counters["hashes_read", default: 0] += read
         stats.counters["groups", default: 0] += groups
         stats.counters[units ? "units_removed" : "documents_removed", default: 0] += removed
-        try writeJSONFile(
+        try writeSmallJSONFile(
             w.path("report-\(DedupWork.taskName(context.task)).json"),
             .object([
                 "method": .string(units ? "exact \((try? hashed[0].extraString("target")) ?? "units")" : "exact documents"),

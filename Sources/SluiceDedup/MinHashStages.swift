@@ -681,7 +681,7 @@ public struct MinhashClusters: WorkStage {
             "cluster_sizes": .object(bins),
             "cluster_size_histogram": .object(hist),
         ])
-        try writeJSONFile(work.path("report.json"), report)
+        try writeSmallJSONFile(work.path("report.json"), report)
     }
 }
 

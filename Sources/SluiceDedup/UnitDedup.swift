@@ -158,7 +158,7 @@ struct UnitDedupCore: Sendable {
         let w = DedupWork(context: context, name: context.stageID)
         try Files.makeDirectories(w.root)
         _ = try? removeStaleTemporaries(in: w.root, matching: "bloom-" + DedupWork.taskName(context.task))
-        try writeJSONFile(
+        try writeSmallJSONFile(
             w.path("bloom-\(DedupWork.taskName(context.task)).json"),
             .object([
                 "method": .string("bloom \(units.kind.rawValue) dedup"), "task": .int(context.task),

@@ -222,7 +222,7 @@ struct ScoreTaskRecord: Sendable {
     }
 
     func write(_ work: ScoreBucketWork) throws {
-        try writeSmallJSON(work.recordPath(task: task), json)
+        try writeSmallJSONFile(work.recordPath(task: task), json)
     }
 
     static func read(_ work: ScoreBucketWork, task: Int) throws -> ScoreTaskRecord {
@@ -240,25 +240,6 @@ struct ScoreTaskRecord: Sendable {
             scored: try int("scored"), missing: try int("missing"), sampledOut: try int("sampled_out"), weightTotal: weight,
             minimum: o["min"]?.doubleValue, maximum: o["max"]?.doubleValue, inputFiles: files.compactMap(\.stringValue))
     }
-}
-
-/// Writes a small JSON object atomically, one top-level key per line.
-func writeSmallJSON(_ path: String, _ value: JSONValue) throws {
-    var out: [UInt8] = []
-    if case .object(let o) = value {
-        out.append(UInt8(ascii: "{"))
-        for (i, e) in o.entries.enumerated() {
-            out += Array((i == 0 ? "\n  " : ",\n  ").utf8)
-            appendJSON(.string(e.key), to: &out)
-            out += Array(": ".utf8)
-            appendJSON(e.value, to: &out)
-        }
-        out += Array("\n}\n".utf8)
-    } else {
-        appendJSON(value, to: &out)
-        out.append(UInt8(ascii: "\n"))
-    }
-    try writeAtomically(path: path, bytes: out)
 }
 
 func readSmallJSON(_ path: String, missingHint: String) throws -> JSONObject {

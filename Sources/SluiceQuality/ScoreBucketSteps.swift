@@ -1,4 +1,5 @@
 import SluiceCore
+import SluiceIO
 
 // The three steps a `score_buckets` stage expands into (see ``ScoreBuckets``). They are not
 // registered as stage types of their own: the runtime builds them from the expansion.
@@ -212,7 +213,7 @@ struct ScoreBucketsBoundaries: WorkStage {
         o["definition"] = .string(
             "boundary(p) = smallest score v with double(W(v))/double(T) >= p/100 and W(v) > 0, W(v) = weight of scores <= v, T = total weight; numpy: np.percentile(scores, p, weights=w, method='inverted_cdf'); bucket(x) = number of boundaries <= x (np.digitize)")
         try w.makeDirectory()
-        try writeSmallJSON(w.boundariesPath, .object(o))
+        try writeSmallJSONFile(w.boundariesPath, .object(o))
         stats.counters["documents", default: 0] += documents
         stats.counters["scored", default: 0] += scored
         stats.counters["weight_total", default: 0] += Int(total)
