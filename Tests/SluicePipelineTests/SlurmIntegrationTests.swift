@@ -390,15 +390,22 @@ struct SlurmIntegrationTests {
         let sub = try runCommand("/usr/bin/env", ["sbatch", "--parsable", dir.path + "/guard.sh"])
         #expect(sub.status == 0, "\(sub.stderr)")
         let id = sub.stdout.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
-        let deadline = Date().addingTimeInterval(120)
-        var states: [String] = []
+        // Each task's last state seen: on a busy cluster one task may finish (and be forgotten
+        // after MinJobAge) long before the other leaves the queue, so states are remembered.
+        let deadline = Date().addingTimeInterval(240)
+        var seen: [String: String] = [:]
+        let terminal: Set<String> = ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY"]
         while Date() < deadline {
-            let q = try runCommand("/usr/bin/env", ["squeue", "-h", "-t", "all", "-r", "-j", id, "-o", "%T"])
-            states = q.stdout.split(separator: "\n").map(String.init)
-            if states.count == 2 && states.allSatisfy({ ["COMPLETED", "FAILED", "CANCELLED"].contains($0) }) { break }
+            let q = try runCommand("/usr/bin/env", ["squeue", "-h", "-t", "all", "-r", "-j", id, "-o", "%K|%T"])
+            for line in q.stdout.split(separator: "\n") {
+                let parts = line.split(separator: "|").map(String.init)
+                if parts.count == 2 { seen[parts[0]] = parts[1] }
+            }
+            if seen.count == 2 && seen.values.allSatisfy({ terminal.contains($0) }) { break }
             try await Task.sleep(for: .milliseconds(500))
         }
-        #expect(states == ["FAILED", "FAILED"], "\(states)")
+        let states = seen.keys.sorted().map { seen[$0]! }
+        #expect(states == ["FAILED", "FAILED"], "\(seen)")
         for t in 0..<2 {
             let log = String(decoding: (try? readFile(dir.path + "/guard-\(t).log")) ?? [], as: UTF8.self)
             #expect(log.contains("step 'clean' is not complete: 2 of 2 tasks have no completion marker"), "\(log)")
