@@ -32,6 +32,13 @@ public struct TaskContext: Sendable {
         self.workDirectory = workDirectory
         self.stageID = stageID
     }
+
+    /// The subfolder `name` of ``workDirectory``, where one multi-step job keeps its files.
+    public func workFolder(_ name: String) -> String {
+        var base = workDirectory
+        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+        return base + "/" + name
+    }
 }
 
 /// A stage that is told when a task starts and when its input is finished.

@@ -11,9 +11,7 @@ struct DedupWork: Sendable {
 
     init(context: TaskContext, name: String) {
         self.name = name
-        var base = context.workDirectory
-        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
-        root = base + "/" + name
+        root = context.workFolder(name)
     }
 
     init(root: String, name: String) {

@@ -16,9 +16,7 @@ struct ScoreBucketWork: Sendable {
 
     init(context: TaskContext, name: String) {
         self.name = name
-        var base = context.workDirectory
-        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
-        root = base + "/" + name
+        root = context.workFolder(name)
     }
 
     func path(_ relative: String) -> String { root + "/" + relative }
