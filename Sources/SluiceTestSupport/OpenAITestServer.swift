@@ -186,20 +186,21 @@ public final class OpenAITestServer: @unchecked Sendable {
     }
 
     /// Stops listening, closes every connection and waits (up to 5 s) for their threads.
+    ///
+    /// Sockets are only shut down here, under the lock; the thread that owns each one closes
+    /// it. Closing one here would free its descriptor number while its thread may still use it,
+    /// and a server started meanwhile by a parallel test can get that number: a stale accept
+    /// loop then accepted, and closed, the other server's connections.
     public func stop() {
         lock.lock()
-        if stopped || listenFD < 0 {
+        if stopped {
             lock.unlock()
             return
         }
         stopped = true
-        let fd = listenFD
-        listenFD = -1
-        let open = connections
+        if listenFD >= 0 { shutdown(listenFD, Int32(SHUT_RDWR)) }
+        for c in connections { shutdown(c, Int32(SHUT_RDWR)) }
         lock.unlock()
-        shutdown(fd, Int32(SHUT_RDWR))
-        close(fd)
-        for c in open { shutdown(c, Int32(SHUT_RDWR)) }
         let deadline = Date().addingTimeInterval(5)
         finished.lock()
         while activeThreads() > 0 && Date() < deadline {
@@ -258,12 +259,23 @@ public final class OpenAITestServer: @unchecked Sendable {
 
     // MARK: - Serving
 
+    /// Accepts until ``stop()`` shuts the socket down, then closes it (this thread owns it).
     private func acceptLoop(_ fd: Int32) {
+        defer {
+            lock.lock()
+            if listenFD == fd { listenFD = -1 }
+            close(fd)
+            lock.unlock()
+        }
         while true {
             let c = accept(fd, nil, nil)
             if c < 0 {
-                if errno == EINTR { continue }
-                return
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
+                    usleep(10_000)  // out of descriptors for now: wait rather than stop serving
+                    continue
+                }
+                return  // shut down by stop()
             }
             var one: Int32 = 1
             setsockopt(c, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
