@@ -118,6 +118,9 @@ public struct StepSpec: Sendable {
     public var output: OutputSpec
     /// The step's run settings: its own `run` keys laid over the top-level ones.
     public var run: RunSpec
+    /// The earlier step whose shards this step reads (`from`); nil: the step before. Several
+    /// steps reading one step route its documents to separate outputs.
+    public var from: String? = nil
     public var location: YAMLLocation
 }
 
@@ -319,9 +322,10 @@ private struct StepFields: Decodable {
     var stages: YAMLNode
     var run: YAMLNode?
     var output: YAMLNode?
+    var from: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, stages, run, output
+        case name, stages, run, output, from
     }
 
     static let keys: [StageOption] = [
@@ -329,6 +333,9 @@ private struct StepFields: Decodable {
         StageOption("stages", "[stage]", help: "The step's stages, in order."),
         StageOption("run", "mapping", default: "the pipeline's run", help: "Run settings for this step, over the top-level ones."),
         StageOption("output", "mapping", default: "the pipeline's output", help: "Output settings for this step, over the top-level ones."),
+        StageOption(
+            "from", "string", default: "the step before",
+            help: "Read the shards of this earlier step instead of the step before. Steps that read one step, each with its own filter and output.path, route its documents to separate outputs (e.g. by score bucket)."),
     ]
 
     init(from decoder: any Decoder) throws {
@@ -337,6 +344,7 @@ private struct StepFields: Decodable {
         stages = try c.decode(YAMLNode.self, forKey: .stages)
         run = try c.decodeIfPresent(YAMLNode.self, forKey: .run)
         output = try c.decodeIfPresent(YAMLNode.self, forKey: .output)
+        from = try c.decodeIfPresent(String.self, forKey: .from)
     }
 }
 
@@ -476,7 +484,17 @@ extension PipelineSpec {
             }
             let output = try parseOutput(
                 outputLayers, context: "'output' of step '\(fields.name)'", prefix: "\(prefix).output")
-            steps.append(StepSpec(name: fields.name, stages: stages, output: output, run: run, location: item.location))
+            if let from = fields.from, seen[from] == nil || from == fields.name {
+                let earlier = steps.map(\.name)
+                throw PipelineError(
+                    "step '\(fields.name)' reads from '\(from)', which is not an earlier step; "
+                        + (earlier.isEmpty
+                            ? "the first step reads the pipeline's input: remove 'from'"
+                            : "earlier steps: \(earlier.joined(separator: ", "))"),
+                    at: item["from"]?.location ?? item.location)
+            }
+            steps.append(
+                StepSpec(name: fields.name, stages: stages, output: output, run: run, from: fields.from, location: item.location))
         }
         return steps
     }

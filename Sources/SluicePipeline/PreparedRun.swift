@@ -61,13 +61,15 @@ public struct PreparedRun: Sendable {
                 outputPath = OutputLayout(root: finalPath).path("_steps/\(pad(i, 2))_\(step.name)")
             }
             let taskCount = tasks ?? step.spec.run.tasks
-            var hashText = upstreamHash + "\nstep:\(step.name)\ntasks:\(taskCount)\nshard:\(step.spec.output.maxShardBytes.bytes)"
+            var hashText = upstreamHash + "\nstep:\(step.name)" + (step.spec.from.map { "\nfrom:" + $0 } ?? "")
+                + "\ntasks:\(taskCount)\nshard:\(step.spec.output.maxShardBytes.bytes)"
                 + "\nlevel:\(step.spec.output.compressionLevel)\nrejected:\(step.spec.output.rejected)\n"
             for s in step.stages { hashText += s.hashText }
             let hash = hex64(XXH64.hash(hashText))
             upstreamHash = "upstream:" + hash
-            // A step reads the shards of the nearest earlier step that wrote some, else the input.
-            let source = step.readsDocuments ? plan[..<i].lastIndex(where: \.writesDocuments) : nil
+            // A step reads the shards of the nearest earlier step that wrote some (or of the
+            // step its pipeline step names in `from`), else the input.
+            let source = documentSource(of: i, in: plan)
             steps.append(
                 ExecutionStep(
                     name: step.name, position: i,
@@ -93,6 +95,7 @@ public struct PreparedRun: Sendable {
         out += "input: \(pipeline.spec.input.type.rawValue), \(steps.first?.files.count ?? 0) files\n"
         for step in steps {
             out += "step \(step.name): \(step.tasks) tasks × \(step.workers) workers → \(step.output.root)\n"
+            if let k = step.documentSource { out += "  reads the shards of step \(steps[k].name)\n" }
             for s in step.stages { out += "  - \(s.id) (\(s.type))\n" }
         }
         out += "output: \(steps.last?.output.root ?? "")\n"

@@ -24,6 +24,8 @@ struct PlannedStep {
     var readsDocuments = true
     /// False for a step that ends in a `DocumentSinkStage` (or reads no documents).
     var writesDocuments = true
+    /// The position of the pipeline step this planned step belongs to.
+    var pipelineStep = 0
 }
 
 /// Expands multi-step stages and checks where work and sink stages stand.
@@ -35,7 +37,8 @@ struct PlannedStep {
 /// - Throws: ``PipelineError`` at the offending stage.
 func planSteps(_ steps: [LoadedPipeline.Step]) throws -> [PlannedStep] {
     var plan: [PlannedStep] = []
-    for step in steps {
+    for (position, step) in steps.enumerated() {
+        let firstOfStep = plan.count
         var pending: [PlannedStage] = zip(step.stages, step.spec.stages).map { built, spec in
             PlannedStage(
                 id: built.id, type: built.type, stage: built.stage,
@@ -81,6 +84,7 @@ func planSteps(_ steps: [LoadedPipeline.Step]) throws -> [PlannedStep] {
             }
             pending = [phaseStage(phases[phases.count - 1])] + pending[(p + 1)...]
         }
+        for i in firstOfStep..<plan.count { plan[i].pipelineStep = position }
     }
     for i in plan.indices {
         let stages = plan[i].stages
@@ -99,5 +103,26 @@ func planSteps(_ steps: [LoadedPipeline.Step]) throws -> [PlannedStep] {
         plan[i].readsDocuments = !(stages.count == 1 && stages[0].stage is any WorkStage)
         plan[i].writesDocuments = plan[i].readsDocuments && !(stages.last?.stage is any DocumentSinkStage)
     }
+    for step in steps {
+        guard let from = step.spec.from else { continue }
+        if let source = plan.first(where: { $0.isMain && $0.name == from }), !source.writesDocuments {
+            throw PipelineError(
+                "step '\(step.spec.name)' reads from '\(from)', which writes no shards (its last stage is where documents end); read from a step that writes documents",
+                at: step.spec.location)
+        }
+    }
     return plan
+}
+
+/// The planned step whose shards step `i` reads, or nil for the pipeline's input.
+///
+/// A step reads the nearest earlier planned step that writes shards. A pipeline step with
+/// `from` reads that step instead: its first planned step reading documents reads the named
+/// step, and its later ones (an expansion's phases) read their own step's shards as usual.
+func documentSource(of i: Int, in plan: [PlannedStep]) -> Int? {
+    guard plan[i].readsDocuments else { return nil }
+    let nearest = plan[..<i].lastIndex(where: \.writesDocuments)
+    guard let from = plan[i].spec.from else { return nearest }
+    if let n = nearest, plan[n].pipelineStep == plan[i].pipelineStep { return n }
+    return plan.firstIndex(where: { $0.isMain && $0.name == from })
 }

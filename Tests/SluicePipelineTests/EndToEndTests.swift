@@ -107,9 +107,11 @@ struct EndToEndTests {
         #expect(!names.isEmpty)
         for name in names {
             let dir = TemporaryDirectory()
-            let v = try run(["validate", "Pipelines/" + name, "--set", "output.path=\(dir.path)/out"])
+            // Steps with their own output (Pipelines/routes.yaml) write under SLUICE_OUT.
+            let env = ["SLUICE_OUT": dir.path + "/steps"]
+            let v = try run(["validate", "Pipelines/" + name, "--set", "output.path=\(dir.path)/out"], env: env)
             #expect(v.status == 0, "\(name): \(v.stderr)")
-            let r = try run(["run", "Pipelines/" + name, "--set", "output.path=\(dir.path)/out", "--quiet"])
+            let r = try run(["run", "Pipelines/" + name, "--set", "output.path=\(dir.path)/out", "--quiet"], env: env)
             #expect(r.status == 0, "\(name): \(r.stderr)")
             let check = try run(["verify", dir.path + "/out"])
             #expect(check.status == 0, "\(name): \(check.stderr)")
