@@ -668,7 +668,7 @@ private func pipeline(stages: String, extra: String = "") -> String {
         steps:
           - {name: s, stage: []}
         """
-    #expect(loadError(typo) == "pipeline.yaml:5:15: unknown key 'stage' in step 's'; allowed: name, output, run, stages; did you mean 'stages'?")
+    #expect(loadError(typo) == "pipeline.yaml:5:15: unknown key 'stage' in step 's'; allowed: from, name, output, run, stages; did you mean 'stages'?")
 }
 
 // MARK: - YAML problems
