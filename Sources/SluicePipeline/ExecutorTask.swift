@@ -65,6 +65,10 @@ public struct ExecutionStep: Sendable {
     public var writesDocuments = true
     /// The position of the step whose shards this step reads; nil for the pipeline's input.
     public var documentSource: Int?
+    /// The positions of the steps that must be complete before this one starts: the step
+    /// before, or for the first step of a pipeline step with `from`, the step it reads. Steps
+    /// that read the same step (routes) need not wait for each other.
+    public var prerequisites: [Int] = []
 
     /// The files task `task` reads.
     public func files(forTask task: Int) -> [String] {

@@ -84,7 +84,8 @@ public struct PreparedRun: Sendable {
                     compressionLevel: step.spec.output.compressionLevel, writeRejected: step.spec.output.rejected,
                     tasks: taskCount, workers: workers ?? step.spec.run.workers, batchSize: step.spec.run.batchSize,
                     configurationHash: hash, workDirectory: OutputLayout(root: finalPath).path("_work"),
-                    readsDocuments: step.readsDocuments, writesDocuments: step.writesDocuments, documentSource: source))
+                    readsDocuments: step.readsDocuments, writesDocuments: step.writesDocuments, documentSource: source,
+                    prerequisites: prerequisites(of: i, in: plan)))
         }
         self.steps = steps
     }
@@ -104,7 +105,8 @@ public struct PreparedRun: Sendable {
     }
 
     /// Runs every step, or task `taskIndex` of each; with `step`, only that step (as one Slurm
-    /// array job does), which first requires every earlier step's completion markers.
+    /// array job does), which first requires the completion markers of every step it depends
+    /// on (every earlier step, except that routes reading one step do not wait for each other).
     public func run(taskIndex: Int?, step: String? = nil, progress: ProgressMode, log: (String) -> Void) throws -> RunResult {
         let started = monotonicNanoseconds()
         var resolved = steps
@@ -116,7 +118,7 @@ public struct PreparedRun: Sendable {
             }
             selected = k
             // A dependency on a job Slurm has forgotten counts as satisfied, so the markers decide.
-            for j in 0..<k {
+            for j in allPrerequisites(of: k, in: steps) {
                 try PipelineExecutor(
                     steps: [], taskIndex: nil, progress: progress, pipelineName: pipeline.spec.name,
                     pipelineText: pipeline.yamlText
@@ -124,21 +126,21 @@ public struct PreparedRun: Sendable {
             }
         }
         for i in resolved.indices where selected == nil || i == selected {
-            if i > 0 {
-                // A later step starts once the step before is complete.
-                let upstream = resolved[i - 1]
+            if let first = resolved[i].prerequisites.first {
+                // A later step starts once the steps it depends on are complete.
+                let upstream = resolved[first]
                 let executorCheck = PipelineExecutor(
                     steps: [upstream], taskIndex: nil, progress: progress, pipelineName: pipeline.spec.name,
                     pipelineText: pipeline.yamlText)
-                guard executorCheck.isComplete(upstream) else {
-                    if taskIndex != nil && selected == nil { break }
+                guard resolved[i].prerequisites.allSatisfy({ executorCheck.isComplete(resolved[$0]) }) else {
+                    if taskIndex != nil && selected == nil { continue }
                     throw OutputError("step '\(upstream.name)' did not complete")
                 }
                 if let k = resolved[i].documentSource {
                     // The shards of the step this one reads (the one before, unless that
-                    // step wrote none).
+                    // step wrote none, or the one `from` names).
                     let source = resolved[k]
-                    guard executorCheck.isComplete(source) || k == i - 1 else {
+                    guard executorCheck.isComplete(source) || resolved[i].prerequisites.contains(k) else {
                         throw OutputError("step '\(source.name)' did not complete")
                     }
                     var files: [String] = []
@@ -150,7 +152,8 @@ public struct PreparedRun: Sendable {
                 }
             }
             let executor = PipelineExecutor(
-                steps: [resolved[i]], upstream: i > 0 ? resolved[i - 1] : nil, taskIndex: taskIndex, progress: progress, pipelineName: pipeline.spec.name,
+                steps: [resolved[i]], upstream: resolved[i].prerequisites.first.map { resolved[$0] }, taskIndex: taskIndex,
+                progress: progress, pipelineName: pipeline.spec.name,
                 pipelineText: pipeline.yamlText)
             reports += try executor.run(log: log)
         }

@@ -145,9 +145,18 @@ public struct SlurmSubmitter: Sendable {
         }
 
         var jobs: [SlurmJobPlan] = []
-        var previous: [Int] = []
+        // The jobs to wait for so that each step is complete: its own arrays, or for a step
+        // with nothing to run, what it would have waited for.
+        var doneAfter: [[Int]] = []
         let workers = options.workers ?? settings.cpusPerTask
-        for (position, step) in prepared.steps.enumerated() where !missing[position].missing.isEmpty {
+        for (position, step) in prepared.steps.enumerated() {
+            var waitFor: [Int] = []
+            for p in step.prerequisites { waitFor += doneAfter[p] }
+            waitFor = Array(Set(waitFor)).sorted()
+            guard !missing[position].missing.isEmpty else {
+                doneAfter.append(waitFor)
+                continue
+            }
             var current: [Int] = []
             let chunks = SlurmArrayChunk.split(tasks: missing[position].missing, maxArraySize: maxArraySize)
             for chunk in chunks {
@@ -174,7 +183,7 @@ public struct SlurmSubmitter: Sendable {
                 for o in options.overrides { command += ["--set", shellQuote(o)] }
                 lines += [
                     "# Written by sluice slurm submit: step '\(step.name)' (\(position + 1) of \(prepared.steps.count)), tasks \(SlurmIndexList.render(chunk.tasks)) of \(step.tasks).",
-                    "# Task index = array index + \(chunk.offset). A task refuses to start unless every earlier step's tasks have completion markers.",
+                    "# Task index = array index + \(chunk.offset). A task refuses to start unless the steps it depends on have completion markers for every task.",
                     "task=$((SLURM_ARRAY_TASK_ID + \(chunk.offset)))",
                     "echo \"sluice: step \(step.name) task $task of \(step.tasks), job ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID} on $(hostname) at $(date -u +%Y-%m-%dT%H:%M:%SZ)\" >&2",
                     "exec " + command.joined(separator: " "),
@@ -182,10 +191,10 @@ public struct SlurmSubmitter: Sendable {
                 current.append(jobs.count)
                 jobs.append(
                     SlurmJobPlan(
-                        step: step.name, position: position, chunk: chunk, array: array, dependsOn: previous,
+                        step: step.name, position: position, chunk: chunk, array: array, dependsOn: waitFor,
                         script: lines.joined(separator: "\n") + "\n", arguments: settings.extra))
             }
-            previous = current
+            doneAfter.append(current)
         }
 
         var command = [ownExecutable(), "slurm", "submit", pipelinePath]

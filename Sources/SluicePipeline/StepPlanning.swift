@@ -114,6 +114,28 @@ func planSteps(_ steps: [LoadedPipeline.Step]) throws -> [PlannedStep] {
     return plan
 }
 
+/// The planned steps that must be complete before step `i` starts: the step before, except for
+/// the first planned step of a pipeline step with `from`, which needs only the step it reads.
+func prerequisites(of i: Int, in plan: [PlannedStep]) -> [Int] {
+    guard i > 0 else { return [] }
+    if let from = plan[i].spec.from, plan[i - 1].pipelineStep != plan[i].pipelineStep,
+        let source = plan.firstIndex(where: { $0.isMain && $0.name == from })
+    {
+        return [source]
+    }
+    return [i - 1]
+}
+
+/// `steps`' prerequisites of step `i`, direct and indirect, in order.
+func allPrerequisites(of i: Int, in steps: [ExecutionStep]) -> [Int] {
+    var seen = Set<Int>()
+    var stack = steps[i].prerequisites
+    while let k = stack.popLast() {
+        if seen.insert(k).inserted { stack += steps[k].prerequisites }
+    }
+    return seen.sorted()
+}
+
 /// The planned step whose shards step `i` reads, or nil for the pipeline's input.
 ///
 /// A step reads the nearest earlier planned step that writes shards. A pipeline step with

@@ -63,7 +63,7 @@ struct Run: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Run only this step (names as `sluice validate` lists them); it refuses to start unless every earlier step's tasks have completion markers. Each Slurm array job runs one step this way.",
+            "Run only this step (names as `sluice validate` lists them); it refuses to start unless the steps it depends on (every earlier step; for a step with `from`, the step it reads and those before it) have completion markers for all their tasks. Each Slurm array job runs one step this way.",
             valueName: "name"))
     var step: String?
 

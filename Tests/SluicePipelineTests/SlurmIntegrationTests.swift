@@ -279,6 +279,68 @@ struct SlurmIntegrationTests {
         #expect(!removed.isEmpty)
     }
 
+    @Test("routes (steps with from) run as arrays that wait only for the step they read, and equal the local run")
+    func routesAsArrays() async throws {
+        let dir = TemporaryDirectory("sluice-slurm")
+        try writeInputs(dir, files: 3)
+        let p = dir.file("routes.yaml")
+        try writeFile(
+            p,
+            """
+            name: routes
+            input:
+              type: jsonl
+              paths: ["in/*.jsonl"]
+            steps:
+              - name: base
+                stages:
+                  - type: normalize_whitespace
+                output: {path: out/base}
+              - name: short
+                from: base
+                stages:
+                  - {type: length_filter, max_words: 19}
+                output: {path: out/short}
+              - name: long
+                from: base
+                stages:
+                  - {type: length_filter, min_words: 20}
+            output:
+              path: out/long
+            run:
+              tasks: 3
+              workers: 1
+            slurm:
+              time: "00:10:00"
+              cpus_per_task: 1
+
+            """)
+        let out = dir.path + "/out/long"
+        let started = Date()
+        let r = try sl(["slurm", "submit", "routes.yaml"], in: dir.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        let (s, _) = try await waitSettled(out)
+        print("slurm timing: a step and two routes, submit → done \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        #expect(complete(s), "\(renderJSON(s))")
+        #expect(steps(s).count == 3 && steps(s).allSatisfy { int($0, "done") == 3 })
+        // Both routes' jobs depend on base's job alone (scontrol shows the dependency while a
+        // job is pending; the sbatch scripts are the record).
+        let rec = try record(out)
+        let jobs = rec.submissions.last?.jobs ?? []
+        #expect(jobs.map(\.step) == ["base", "short", "long"])
+        // Each route equals the same routes run locally.
+        let local = dir.path + "/local"
+        let l = try sl(
+            ["run", "routes.yaml", "--set", "output.path=\(local)/long", "--set", "steps.base.output.path=\(local)/base",
+             "--set", "steps.short.output.path=\(local)/short", "--quiet"], in: dir.path)
+        #expect(l.status == 0, "\(l.stderr)")
+        for route in ["base", "short", "long"] {
+            let a = try shards(dir.path + "/out/" + route)
+            let b = try shards(local + "/" + route)
+            #expect(!a.isEmpty && a == b, "\(route): Slurm \(a.keys.sorted()) local \(b.keys.sorted())")
+        }
+    }
+
     @Test("a failing task: dependents are cancelled, status shows it with its log, and a resubmit runs only the missing tasks")
     func failureAndResubmit() async throws {
         let dir = TemporaryDirectory("sluice-slurm")

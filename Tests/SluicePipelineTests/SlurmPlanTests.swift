@@ -253,4 +253,80 @@ struct SlurmPlanTests {
         let again = try runCommand(sluice, ["run", p, "--step", "final", "--task-index", "0", "--quiet"])
         #expect(again.status == 1 && again.stderr.contains("first missing: task 1"), "\(again.stderr)")
     }
+
+    @Test("steps that read one step (from) wait only for it: their arrays depend on its job, and --step runs them in any order")
+    func routesWaitOnlyForTheirSource() throws {
+        let dir = TemporaryDirectory()
+        for f in 0..<2 {
+            try writeFile(dir.file("in/part-\(f).jsonl"), jsonl(syntheticDocuments(count: 20, bytesPerDocument: 400, seed: UInt64(f + 1))))
+        }
+        let p = try write(
+            dir, "routes.yaml",
+            """
+            name: routes
+            input:
+              type: jsonl
+              paths: ["\(dir.path)/in/*.jsonl"]
+            steps:
+              - name: base
+                stages:
+                  - type: normalize_whitespace
+                output: {path: \(dir.path)/out/base}
+              - name: short
+                from: base
+                stages:
+                  - {type: length_filter, max_words: 60}
+                output: {path: \(dir.path)/out/short}
+              - name: long
+                from: base
+                stages:
+                  - {type: length_filter, min_words: 61}
+                output: {path: \(dir.path)/out/long}
+              - name: after
+                stages:
+                  - type: normalize_whitespace
+            output:
+              path: \(dir.path)/out/after
+            run:
+              tasks: 2
+              workers: 1
+
+            """)
+        let dry = try runCommand(sluice, ["slurm", "submit", p, "--dry-run"], environment: ["PATH": "/usr/bin/nonexistent-slurm"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        // short and long wait for base only; after (no from) waits for the step before it, long.
+        let scripts = dry.stdout.components(separatedBy: "sbatch --parsable")
+        func dependency(of step: String) -> String? {
+            guard let script = scripts.first(where: { $0.contains("--step \(step) ") }) else { return nil }
+            return script.split(separator: "\n").first { $0.hasPrefix("#SBATCH --dependency=") }.map(String.init) ?? ""
+        }
+        #expect(dependency(of: "base") == "")
+        #expect(dependency(of: "short") == "#SBATCH --dependency=afterok:<job id of base>")
+        #expect(dependency(of: "long") == "#SBATCH --dependency=afterok:<job id of base>")
+        #expect(dependency(of: "after") == "#SBATCH --dependency=afterok:<job id of long>")
+        // The guard follows the same edges: long runs before short, after needs long (not short).
+        func step(_ name: String) throws -> CommandResult {
+            let first = try runCommand(sluice, ["run", p, "--step", name, "--task-index", "0", "--quiet"])
+            if first.status != 0 { return first }
+            return try runCommand(sluice, ["run", p, "--step", name, "--task-index", "1", "--quiet"])
+        }
+        let early = try step("long")
+        #expect(early.status == 1 && early.stderr.contains("step 'base' is not complete"), "\(early.stderr)")
+        #expect(try step("base").status == 0)
+        let tooSoon = try step("after")
+        #expect(tooSoon.status == 1 && tooSoon.stderr.contains("step 'long' is not complete"), "\(tooSoon.stderr)")
+        #expect(try step("long").status == 0)
+        let afterLong = try step("after")
+        #expect(afterLong.status == 0, "\(afterLong.stderr)")
+        let short = try step("short")
+        #expect(short.status == 0, "\(short.stderr)")
+        // Every document of base is in exactly one of short and long.
+        func count(_ out: String) throws -> Int {
+            let r = try runCommand(sluice, ["stats", dir.path + "/out/" + out, "--json"])
+            let o = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+            return (o["totals"] as! [String: Any])["documents"] as! Int
+        }
+        let (b, s, l) = (try count("base"), try count("short"), try count("long"))
+        #expect(b == 40 && s > 0 && l > 0 && s + l == b, "base \(b), short \(s), long \(l)")
+    }
 }
