@@ -168,7 +168,18 @@ public struct PreparedRun: Sendable {
                 }
             }
         }
-        return RunResult(steps: reports, seconds: seconds, output: resolved.last?.output.root ?? "", summary: finalSummary)
+        // Steps with an output of their own (routes, a kept intermediate result) are outputs too.
+        var otherOutputs: [RunResult.StepOutput] = []
+        if let last = resolved.last {
+            for step in resolved.dropLast() where step.writesDocuments {
+                let root = step.output.root
+                guard root != last.output.root, !root.hasPrefix(OutputLayout(root: last.output.root).path("_steps/")) else { continue }
+                let complete = (0..<step.tasks).allSatisfy { FileManager.default.fileExists(atPath: step.output.completionPath($0)) }
+                otherOutputs.append(.init(step: step.name, root: root, summary: complete ? try? OutputSummary(root: root) : nil))
+            }
+        }
+        return RunResult(
+            steps: reports, seconds: seconds, output: resolved.last?.output.root ?? "", summary: finalSummary, otherOutputs: otherOutputs)
     }
 }
 
@@ -231,6 +242,15 @@ public struct RunResult: Sendable {
     public var output: String
     /// The whole output's summary once every task of the last step is complete.
     public var summary: OutputSummary?
+    /// The outputs of earlier steps that write to a folder of their own (routes): each with
+    /// its summary once complete.
+    public var otherOutputs: [StepOutput] = []
+
+    public struct StepOutput: Sendable {
+        public var step: String
+        public var root: String
+        public var summary: OutputSummary?
+    }
 
     public var documentsOut: Int {
         summary?.documents ?? steps.last?.tasks.reduce(0) { $0 + $1.shards.reduce(0) { $0 + $1.documents } } ?? 0
@@ -260,6 +280,13 @@ public struct RunResult: Sendable {
                 out += "input problems (\(problems.count)):\n"
                 for p in problems.prefix(10) { out += "  \(p)\n" }
                 if problems.count > 10 { out += "  … see _stats/ for all\n" }
+            }
+        }
+        for other in otherOutputs {
+            if let s = other.summary {
+                out += "output of step \(other.step): \(other.root): \(s.documents) documents in \(s.shards.count) shards, \(formatBytes(s.bytes)) JSONL, \(formatBytes(s.compressedBytes)) compressed\n"
+            } else {
+                out += "output of step \(other.step): \(other.root) (not every task is complete yet)\n"
             }
         }
         if let summary {

@@ -98,6 +98,12 @@ struct RouteRunTests {
         for step in ["scored", "head", "middle", "tail"] {
             #expect(again.stdout.contains("step \(step): 0 tasks run, 3 already complete (skipped)"), "\(again.stdout)")
         }
+        // The summary names every route's output with its count, not only the last step's.
+        for (step, folder) in [("scored", "all"), ("head", "head"), ("middle", "middle")] {
+            let n = before[["all", "head", "middle", "tail"].firstIndex(of: folder)!].count
+            #expect(again.stdout.contains("output of step \(step): \(dir.path)/\(folder): \(n) documents in "), "\(again.stdout)")
+        }
+        #expect(again.stdout.contains("output: \(dir.path)/tail: \(before[3].count) documents in "), "\(again.stdout)")
         let after = try ["all", "head", "middle", "tail"].map { try ScoreBucketRunTests.outputDocuments(dir.path + "/" + $0) }
         #expect(before == after)
     }
