@@ -181,8 +181,8 @@ public func startCommand(
     process.environment = env
     if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
     let tmp = FileManager.default.temporaryDirectory.path + "/sluice-cmd-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-    FileManager.default.createFile(atPath: tmp + ".out", contents: nil)
-    FileManager.default.createFile(atPath: tmp + ".err", contents: nil)
+    _ = FileManager.default.createFile(atPath: tmp + ".out", contents: nil)
+    _ = FileManager.default.createFile(atPath: tmp + ".err", contents: nil)
     process.standardOutput = FileHandle(forWritingAtPath: tmp + ".out")
     process.standardError = FileHandle(forWritingAtPath: tmp + ".err")
     process.standardInput = FileHandle.nullDevice
@@ -197,7 +197,7 @@ public func snapshotFiles(_ root: String, excluding: (String) -> Bool = { _ in f
     guard let e = FileManager.default.enumerator(atPath: root) else { return out }
     while let rel = e.nextObject() as? String {
         var isDir: ObjCBool = false
-        FileManager.default.fileExists(atPath: root + "/" + rel, isDirectory: &isDir)
+        _ = FileManager.default.fileExists(atPath: root + "/" + rel, isDirectory: &isDir)
         if isDir.boolValue || excluding(rel) { continue }
         out[rel] = try readFile(root + "/" + rel)
     }
