@@ -34,7 +34,7 @@ struct SlurmIntegrationTests {
     }
 
     /// Polls status until nothing is queued or running; returns it and the seconds waited.
-    func waitSettled(_ out: String, timeout: Double = 240) async throws -> (JSONValue, Double) {
+    func waitSettled(_ out: String, timeout: Double = 480) async throws -> (JSONValue, Double) {
         let start = Date()
         while true {
             let s = try status(out)
@@ -507,7 +507,7 @@ struct SlurmIntegrationTests {
             print("note: this cluster's MaxArraySize is \(maxArray); start it with SLURM_CI_MAX_ARRAY_SIZE=1001 to check the split")
         }
         let local = try startLocalRun(p, in: dir.path)
-        let (s, _) = try await waitSettled(out, timeout: 420)
+        let (s, _) = try await waitSettled(out, timeout: 600)
         print("slurm timing: 1,500 tasks in \(jobs.count) arrays (MaxArraySize \(maxArray)), submit → done \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         #expect(complete(s), "\(renderJSON(s))")
         #expect(int(step(s, 0), "done") == 1500)
