@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Where one task of one step runs: for stages that keep files beside the documents (dedup
 /// signatures, hash partitions, removal lists) or do a task's work without documents.
 public struct TaskContext: Sendable {
@@ -39,6 +41,19 @@ public struct TaskContext: Sendable {
         while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
         return base + "/" + name
     }
+}
+
+/// `name` if it can name a work folder (`OUT/_work/NAME`): ASCII letters, digits, `_`, `-` and
+/// `.`, not empty, `.` or `..`.
+public func checkWorkName(_ name: String) throws -> String {
+    let ok = !name.isEmpty && name != "." && name != ".."
+        && name.unicodeScalars.allSatisfy { s in
+            s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "_" || s == "-" || s == ".")
+        }
+    guard ok else {
+        throw StageConfigurationError("work folder name '\(name)' (OUT/_work/\(name)) may only contain ASCII letters, digits, '_', '-' and '.'")
+    }
+    return name
 }
 
 /// A stage that is told when a task starts and when its input is finished.
@@ -101,5 +116,16 @@ public protocol MultiStepStage: Stage {
 extension MultiStepStage {
     public func process(_ batch: inout DocumentBatch, stats: inout StageStats) throws {
         throw StageConfigurationError("stage '\(Self.type)' runs as several steps; the runtime expands it")
+    }
+}
+
+/// A reference-typed box for a value that a stage shares between its batches and its task
+/// hooks, behind a mutex.
+public final class Locked<Value>: @unchecked Sendable {
+    private let lock = Mutex<Void>(())
+    private var value: Value
+    public init(_ value: Value) { self.value = value }
+    public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        try lock.withLock { _ in try body(&value) }
     }
 }

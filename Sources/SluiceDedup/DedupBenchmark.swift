@@ -153,17 +153,17 @@ struct BenchmarkCorpus: Sendable {
         text.reserveCapacity(words * 9)
         if duplicateEvery > 0 && i % duplicateEvery == duplicateEvery - 1 && i > 0 {
             // A near copy of an earlier document.
-            var pick = PlantedRandom(seed: UInt64(i) &* 0x2545_F491_4F6C_DD1D)
+            var pick = SplitMix64(seed: UInt64(i) &* 0x2545_F491_4F6C_DD1D)
             let source = Int(pick.next() % UInt64(i))
-            var rng = PlantedRandom(seed: UInt64(source))
-            var change = PlantedRandom(seed: UInt64(i))
+            var rng = SplitMix64(seed: UInt64(source))
+            var change = SplitMix64(seed: UInt64(i))
             for w in 0..<words {
                 let r = rng.next()
                 if w > 0 { text.append(0x20) }
                 PlantedCorpus.appendWord(w % changeEvery == changeEvery / 2 ? change.next() : r, to: &text)
             }
         } else {
-            var rng = PlantedRandom(seed: UInt64(i))
+            var rng = SplitMix64(seed: UInt64(i))
             for w in 0..<words {
                 if w > 0 { text.append(0x20) }
                 PlantedCorpus.appendWord(rng.next(), to: &text)

@@ -399,13 +399,3 @@ func parallelFor(count: Int, workers: Int, _ body: @Sendable (Int) throws -> Voi
     }
     if let e = failure.withLock({ $0 }) { throw e }
 }
-
-/// A reference-typed box for values a stage shares between its batches and its task hooks.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = Mutex<Void>(())
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        try lock.withLock { _ in try body(&value) }
-    }
-}

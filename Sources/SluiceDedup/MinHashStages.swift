@@ -811,15 +811,6 @@ func workOption(_ defaultName: String, _ help: String) -> StageOption {
 }
 
 /// Work names become folder names under OUT/_work.
-func checkWorkName(_ name: String) throws -> String {
-    let ok = !name.isEmpty && name != "." && name != ".."
-        && name.unicodeScalars.allSatisfy { s in
-            s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "_" || s == "-" || s == ".")
-        }
-    guard ok else { throw StageConfigurationError("work '\(name)' may only contain ASCII letters, digits, '_', '-' and '.'") }
-    return name
-}
-
 extension PhaseRecord {
     func extraInt(_ key: String) throws -> Int {
         guard case .number(let n)? = extra[key], let i = n.intValue else {

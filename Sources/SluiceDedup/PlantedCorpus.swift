@@ -25,7 +25,7 @@ public struct PlantedCorpus: Sendable {
     ///   - similarities: for each base, one variant is planted at each of these targets.
     ///   - seed: the random seed; the same seed gives the same corpus.
     public init(bases: Int, words: Int = 200, similarities: [Double], ngram: Int = 5, seed: UInt64 = 1) {
-        var rng = PlantedRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var next = 0
         for g in 0..<bases {
             let base = (0..<words).map { _ in Self.word(rng.next()) }
@@ -109,18 +109,5 @@ public struct PlantedCorpus: Sendable {
             }
         }
         return out
-    }
-}
-
-/// SplitMix64, for generated corpora.
-struct PlantedRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -17,7 +17,7 @@ struct ScoreBucketsCollect: DocumentSinkStage {
 
     let spec: ScoreBucketSpec
     let work: String
-    private let tasks = ScoreBucketLocked<[Int: ScoreCollectTask]>([:])
+    private let tasks = Locked<[Int: ScoreCollectTask]>([:])
 
     init(configuration c: Configuration) throws {
         self.init(spec: try ScoreBucketSpec(c), work: "score_buckets")
@@ -75,7 +75,7 @@ final class ScoreCollectTask: @unchecked Sendable {
     private let context: TaskContext
     private let work: ScoreBucketWork
     private let spec: ScoreBucketSpec
-    private let lock = ScoreBucketLocked<Void>(())
+    private let lock = Locked<Void>(())
     private var pending: [Int: Chunk] = [:]
     private var nextSequence = 0
     private let writer: ScoreFileWriter
@@ -256,14 +256,14 @@ struct ScoreBucketsAssign: TaskAwareStage {
         let boundaries: [Double]
         /// Documents the scores step read for this task, when it read the same files.
         let expectedDocuments: Int?
-        let seen = ScoreBucketLocked<Int>(0)
+        let seen = Locked<Int>(0)
         init(boundaries: [Double], expectedDocuments: Int?) {
             self.boundaries = boundaries
             self.expectedDocuments = expectedDocuments
         }
     }
 
-    private let tasks = ScoreBucketLocked<[Int: TaskState]>([:])
+    private let tasks = Locked<[Int: TaskState]>([:])
 
     init(configuration c: Configuration) throws {
         self.init(spec: try ScoreBucketSpec(c), work: "score_buckets")

@@ -166,7 +166,7 @@ public struct ScoreBuckets: MultiStepStage {
 
     public func phases(stageID: String) throws -> [StagePhase]? {
         guard spec.fixedBoundaries == nil else { return nil }
-        let work = try checkScoreBucketWorkName(stageID)
+        let work = try checkWorkName(stageID)
         return [
             StagePhase(name: "scores", type: ScoreBucketsCollect.type, stage: ScoreBucketsCollect(spec: spec, work: work)),
             StagePhase(name: "boundaries", type: ScoreBucketsBoundaries.type, stage: ScoreBucketsBoundaries(spec: spec, work: work)),
@@ -422,24 +422,5 @@ struct ScoreBucketPath: Sendable {
         var child = object[k]?.objectValue ?? JSONObject()
         set(value, in: &child, at: index + 1)
         object[k] = .object(child)
-    }
-}
-
-func checkScoreBucketWorkName(_ name: String) throws -> String {
-    let ok = !name.isEmpty && !name.hasPrefix(".")
-        && name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0) }
-    guard ok else {
-        throw StageConfigurationError("the stage id '\(name)' names the work folder OUT/_work/ID; use letters, digits, '_', '-' and '.'")
-    }
-    return name
-}
-
-/// A lock around a value shared by a stage's batches and its task hooks.
-final class ScoreBucketLocked<Value>: @unchecked Sendable {
-    private let lock = Mutex<Void>(())
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        try lock.withLock { _ in try body(&value) }
     }
 }

@@ -82,19 +82,6 @@ public func syntheticDocuments(count: Int, bytesPerDocument: Int = 2000, seed: U
     return docs
 }
 
-/// A small, fast, seeded random number generator (SplitMix64).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The result of running a command.
 public struct CommandResult: Sendable {
     public var status: Int32
@@ -211,4 +198,32 @@ public func threadCPUTime() -> Duration {
     var ts = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
     return .seconds(Int64(ts.tv_sec)) + .nanoseconds(Int64(ts.tv_nsec))
+}
+
+/// The kill -9 check of multi-step jobs: for each step (each folder of `out/_steps`, then the
+/// final step), runs `pipeline` from scratch, kills it with SIGKILL as soon as that step's
+/// first task is complete (its next task is then under way), reruns it to the end and
+/// compares `snapshot()` with `expected`. Returns what went wrong, empty when every rerun
+/// gave the clean run's files.
+public func killInEachStepThenRerun(
+    sluice: String, pipeline: String, out: String, root: String, expected: [String: [UInt8]],
+    snapshot: () throws -> [String: [UInt8]]
+) throws -> [String] {
+    var problems: [String] = []
+    let steps = try FileManager.default.contentsOfDirectory(atPath: out + "/_steps").sorted()
+    for step in steps + ["."] {
+        try FileManager.default.removeItem(atPath: out)
+        let child = try startCommand(sluice, ["run", pipeline, "--quiet"], currentDirectory: root)
+        let marker = out + "/" + (step == "." ? "" : "_steps/" + step + "/") + "_completions/00000.json"
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && !FileManager.default.fileExists(atPath: marker) { usleep(1_000) }
+        child.signal(SIGKILL)
+        _ = child.wait()
+        let finish = try runCommand(sluice, ["run", pipeline, "--quiet"], currentDirectory: root)
+        if finish.status != 0 { problems.append("after kill in \(step): the rerun failed: \(finish.stderr)") }
+        let got = try snapshot()
+        if got.keys.sorted() != expected.keys.sorted() { problems.append("after kill in \(step): different files") }
+        for (k, v) in got where expected[k] != nil && expected[k]! != v { problems.append("after kill in \(step): \(k) differs") }
+    }
+    return problems
 }

@@ -144,7 +144,7 @@ func generatePassthroughInput(path: String, bytes target: Int) throws -> (docume
         // the text compresses roughly like real prose (zstd -3 ratio near 0.3).
         let common = "the of and to in a is that for it as was with be by on not he this are or his from at which but have an they you were her she there been one all we their".split(separator: " ").map(String.init)
         var words = common
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let letters = Array("abcdefghijklmnopqrstuvwxyz")
         for _ in 0..<20_000 {
             let n = 3 + Int(rng.next() % 8)
@@ -154,7 +154,7 @@ func generatePassthroughInput(path: String, bytes target: Int) throws -> (docume
     }()
     let writer = try AtomicFileWriter(path: path)
     let compressor = try ZstdCompressor(level: 3, workers: 1)
-    var rng = SplitMix(seed: 1)
+    var rng = SplitMix64(seed: 1)
     var line: [UInt8] = []
     var chunk: [UInt8] = []
     var compressed: [UInt8] = []

@@ -122,21 +122,9 @@ struct DedupEndToEndTests {
         #expect(kept.count < total - 100, "the planted duplicates are removed")
         let steps = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/out/_steps").sorted()
         #expect(steps.count == 6)
-        for step in steps + ["."] {
-            try FileManager.default.removeItem(atPath: dir.path + "/out")
-            let child = try startCommand(sluice, ["run", p, "--quiet"], currentDirectory: root)
-            // Kill once the step has finished its first task: its second is then under way.
-            let marker = dir.path + "/out/" + (step == "." ? "" : "_steps/" + step + "/") + "_completions/00000.json"
-            let deadline = Date().addingTimeInterval(120)
-            while Date() < deadline && !FileManager.default.fileExists(atPath: marker) { usleep(1_000) }
-            child.signal(SIGKILL)
-            _ = child.wait()
-            let finish = try run(["run", p, "--quiet"])
-            #expect(finish.status == 0, "after kill in \(step): \(finish.stderr)")
-            let got = try snapshot(dir)
-            #expect(got.keys.sorted() == expected.keys.sorted(), "after kill in \(step): different files")
-            for (k, v) in got where expected[k] != v { Issue.record("after kill in \(step): \(k) differs") }
-        }
+        let problems = try killInEachStepThenRerun(
+            sluice: sluice, pipeline: p, out: dir.path + "/out", root: root, expected: expected, snapshot: { try snapshot(dir) })
+        #expect(problems.isEmpty, "\(problems)")
     }
 
     @Test("an explicit four-step MinHash job removes what minhash_dedup removes; a removal step with another task count fails")

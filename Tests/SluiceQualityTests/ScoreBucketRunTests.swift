@@ -183,20 +183,9 @@ struct ScoreBucketRunTests {
         #expect(expected.keys.contains("_work/score_buckets/boundaries.json"))
         let steps = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/out/_steps").sorted()
         #expect(steps.count == 3, "\(steps)")
-        for step in steps + ["."] {
-            try FileManager.default.removeItem(atPath: dir.path + "/out")
-            let child = try startCommand(sluice, ["run", p, "--quiet"], currentDirectory: root)
-            let marker = dir.path + "/out/" + (step == "." ? "" : "_steps/" + step + "/") + "_completions/00000.json"
-            let deadline = Date().addingTimeInterval(120)
-            while Date() < deadline && !FileManager.default.fileExists(atPath: marker) { usleep(1_000) }
-            child.signal(SIGKILL)
-            _ = child.wait()
-            let finish = try run(["run", p, "--quiet"])
-            #expect(finish.status == 0, "after kill in \(step): \(finish.stderr)")
-            let got = try snapshot()
-            #expect(got.keys.sorted() == expected.keys.sorted(), "after kill in \(step): different files")
-            for (k, v) in got where expected[k] != v { Issue.record("after kill in \(step): \(k) differs") }
-        }
+        let problems = try killInEachStepThenRerun(
+            sluice: sluice, pipeline: p, out: dir.path + "/out", root: root, expected: expected, snapshot: snapshot)
+        #expect(problems.isEmpty, "\(problems)")
     }
 
     @Test("keep_buckets drops the other buckets with bucket_not_kept, counted")
